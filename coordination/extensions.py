@@ -1,0 +1,21 @@
+"""Flask extensions, created unbound and initialised in :func:`coordination.create_app`."""
+
+from __future__ import annotations
+
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+from coordination.db import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+# Keyed on the client address; behind a proxy, ProxyFix (PROXY_FIX_X_FOR) makes it the real one.
+limiter = Limiter(key_func=get_remote_address)

@@ -1,0 +1,235 @@
+"""Queueing mails in the outbox and delivering them over SMTP with retries.
+
+Queueing happens inside the caller's transaction: a rolled-back change sends nothing, and a
+committed one cannot lose its mail. Delivery (``flask outbox run``) is a separate job.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from coordination.db import utcnow
+from coordination.extensions import db
+from coordination.mail.models import OutboxMessage, OutboxStatus
+from coordination.urls import external_url
+
+log = logging.getLogger(__name__)
+
+
+def _one_line(value: str) -> str:
+    """Header values never contain line breaks (no header injection through titles or names)."""
+    return " ".join(str(value).split())
+
+
+def queue_mail(
+    *,
+    recipient: str,
+    locale: str,
+    subject: Any,
+    template: str,
+    url_endpoint: tuple[str, dict[str, Any]] | None = None,
+    dedupe_key: str | None = None,
+    **context: Any,
+) -> OutboxMessage | None:
+    """Render ``template``.txt/.html in ``locale`` and add one mail for ``recipient``.
+
+    ``subject`` may be a lazy string; it is translated in the recipient's language.
+    ``url_endpoint`` is an (endpoint, values) pair turned into an absolute link as ``url``.
+    With a ``dedupe_key`` that was queued before, nothing is added and ``None`` returned.
+    """
+    if dedupe_key is not None and db.session.scalar(
+        sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    ):
+        return None
+    if url_endpoint is not None:
+        endpoint, values = url_endpoint
+        context["url"] = external_url(endpoint, **values)
+    context.setdefault("network_name", current_app.config["NETWORK_NAME"])
+    context.setdefault("base_url", current_app.config["BASE_URL"])
+    with force_locale(str(locale)):
+        rendered_subject = _one_line(str(subject))
+        context["subject"] = rendered_subject
+        body_text = render_template(f"{template}.txt", **context)
+        body_html = render_template(f"{template}.html", **context)
+    domain = current_app.config["SERVER_NAME_FOR_LINKS"].split(":")[0] or "localhost"
+    message = OutboxMessage(
+        recipient=_one_line(recipient),
+        subject=rendered_subject[:300],
+        body_text=body_text,
+        body_html=body_html,
+        message_id=make_msgid(domain=domain),
+        dedupe_key=dedupe_key,
+    )
+    db.session.add(message)
+    db.session.flush()
+    log.info("mail %s queued (%s)", message.id, template)
+    return message
+
+
+def build_email(message: OutboxMessage) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Message-ID"] = message.message_id
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(message.body_text)
+    if message.body_html:
+        email.add_alternative(message.body_html, subtype="html")
+    return email
+
+
+class PermanentFailure(Exception):
+    """The server refused the mail for good (5xx); retrying will not help."""
+
+
+def _send_smtp(email: EmailMessage, recipient: str) -> None:
+    config = current_app.config
+    timeout = config["MAIL_TIMEOUT"]
+    smtp: smtplib.SMTP
+    if config["MAIL_USE_SSL"]:
+        smtp = smtplib.SMTP_SSL(
+            config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout,
+            context=ssl.create_default_context(),
+        )  # fmt: skip
+    else:
+        smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
+    with smtp:
+        if not config["MAIL_USE_SSL"] and config["MAIL_USE_STARTTLS"]:
+            smtp.starttls(context=ssl.create_default_context())
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        try:
+            smtp.send_message(email, to_addrs=[recipient])
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            if all(500 <= code < 600 for code in codes):
+                raise PermanentFailure(f"recipient refused ({codes[0]})") from error
+            raise
+        except smtplib.SMTPResponseException as error:
+            if 500 <= error.smtp_code < 600:
+                raise PermanentFailure(f"refused ({error.smtp_code})") from error
+            raise
+
+
+def _deliver(email: EmailMessage, recipient: str) -> None:
+    backend = current_app.config["MAIL_BACKEND"]
+    if backend == "log":
+        if current_app.config.get("IS_PRODUCTION"):
+            raise RuntimeError("MAIL_BACKEND=log is for development; set MAIL_SERVER")
+        log.info("development mail (not sent):\n%s", email.as_string())
+        return
+    _send_smtp(email, recipient)
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def _claim_due(limit: int) -> list[int]:
+    """Lease up to ``limit`` due mails to this worker, committing the lease at once."""
+    now = utcnow()
+    query = (
+        sa.select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(query))
+    if ids:
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(locked_until=now + current_app.config["OUTBOX_LEASE"])
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+    return ids
+
+
+def deliver_due(limit: int | None = None) -> DeliveryReport:
+    """Send every due mail once. Each result is committed on its own, so a crash loses nothing.
+
+    Temporary failures (connection refused, 4xx) are retried with growing delays
+    (``OUTBOX_BACKOFF``); after the last delay, or on a permanent 5xx refusal, the mail is
+    marked ``failed`` and shown to admins.
+    """
+    report = DeliveryReport()
+    backoff = current_app.config["OUTBOX_BACKOFF"]
+    for message_id in _claim_due(limit or current_app.config["OUTBOX_BATCH_SIZE"]):
+        message = db.session.get(OutboxMessage, message_id)
+        if message is None or message.status is not OutboxStatus.PENDING:
+            continue
+        email, recipient = build_email(message), message.recipient
+        db.session.commit()  # no transaction (nor SQLite's write lock) is held while sending
+        error: str | None = None
+        permanent = False
+        try:
+            _deliver(email, recipient)
+        except PermanentFailure as failure:
+            error, permanent = str(failure), True
+        except (smtplib.SMTPException, OSError) as failure:
+            error = f"{type(failure).__name__}: {failure}"[:500]
+        message.attempts += 1
+        message.locked_until = None
+        if error is None:
+            message.status = OutboxStatus.SENT
+            message.sent_at = utcnow()
+            message.last_error = ""
+            report.sent.append(message.id)
+            log.info("mail %s sent", message.id)
+        elif permanent or message.attempts > len(backoff):
+            message.status = OutboxStatus.FAILED
+            message.last_error = error[:500]
+            report.failed.append(message.id)
+            log.warning("mail %s failed for good after %s attempts", message.id, message.attempts)
+        else:
+            delay = backoff[message.attempts - 1]
+            message.next_attempt_at = utcnow() + timedelta(seconds=delay)
+            message.last_error = error[:500]
+            report.retrying.append(message.id)
+            log.warning(
+                "mail %s attempt %s failed; retry in %ss", message.id, message.attempts, delay
+            )
+        db.session.commit()
+    return report
+
+
+def retry(message: OutboxMessage) -> None:
+    """Put a failed mail back in the queue, due now (an admin's decision)."""
+    message.status = OutboxStatus.PENDING
+    message.next_attempt_at = utcnow()
+    message.locked_until = None
+    db.session.flush()
+
+
+def outbox_summary() -> dict[OutboxStatus, int]:
+    rows = db.session.execute(
+        sa.select(OutboxMessage.status, sa.func.count(OutboxMessage.id)).group_by(
+            OutboxMessage.status
+        )
+    )
+    counts = {status: 0 for status in OutboxStatus}
+    for status, count in rows:
+        counts[OutboxStatus(status)] = count
+    return counts
