@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -10,6 +11,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, Form
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 
@@ -35,6 +37,11 @@ def _contains_nul(data: Any) -> bool:
     if isinstance(data, list | tuple):
         return any(isinstance(item, str) and "\x00" in item for item in data)
     return False
+
+
+def as_choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(str(value), str(label)) for value, label in pairs]
 
 
 def strip_filter(value: Any) -> Any:

@@ -16,6 +16,7 @@ from coordination.auth.models import Invitation, Locale, Role, User
 from coordination.auth.permissions import invitable_roles, role_required
 from coordination.db import utcnow
 from coordination.extensions import db
+from coordination.forms import as_choices
 from coordination.mail import services as mail
 from coordination.mail.models import OutboxMessage, OutboxStatus
 from coordination.organizations.models import Organization
@@ -65,8 +66,8 @@ def user_detail(user_id: int) -> ResponseReturnValue:
     """Change a user's role, organisations, or deactivate the account."""
     user = db.get_or_404(User, user_id)
     form = UserAdminForm(obj=user)
-    form.role.choices = role_choices()
-    form.organizations.choices = organization_choices()
+    form.role.choices = as_choices(role_choices())
+    form.organizations.choices = as_choices(organization_choices())
     if request.method == "GET":
         form.role.data = user.role.value
         form.organizations.data = [org.id for org in user.organizations]
@@ -102,8 +103,8 @@ def invitations() -> ResponseReturnValue:
     form = InvitationForm()
     allowed = invitable_roles(current_user)
     labels = dict(role_choices())
-    form.role.choices = [(role.value, labels[role.value]) for role in allowed]
-    form.organization.choices = [(0, _("— none —")), *organization_choices()]
+    form.role.choices = as_choices((role.value, labels[role.value]) for role in allowed)
+    form.organization.choices = as_choices([(0, _("— none —")), *organization_choices()])
     if request.method == "GET":
         form.locale.data = str(current_user.locale)
     if form.validate_on_submit():

@@ -16,9 +16,9 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from coordination.auth.models import Locale, Role
-from coordination.forms import BaseForm, EmailAddress, PasswordPolicy, strip_filter
+from coordination.forms import BaseForm, EmailAddress, PasswordPolicy, as_choices, strip_filter
 
-LOCALE_CHOICES = [(Locale.DE.value, "Deutsch"), (Locale.EN.value, "English")]
+LOCALE_CHOICES = as_choices([(Locale.DE.value, "Deutsch"), (Locale.EN.value, "English")])
 
 
 def role_choices() -> list[tuple[str, str]]:

@@ -29,6 +29,7 @@ from coordination.auth.forms import (
 )
 from coordination.auth.models import Locale, UserSession
 from coordination.extensions import db, limiter
+from coordination.forms import as_choices
 from coordination.organizations.services import organization_choices, organizations_by_ids
 from coordination.security import no_referrer, safe_next
 
@@ -181,7 +182,7 @@ def profile() -> ResponseReturnValue:
     """The user's own profile: name, language, organisations; password and sessions."""
     user = current_user._get_current_object()
     form = ProfileForm(obj=None if request.method == "POST" else user)
-    form.organizations.choices = organization_choices()
+    form.organizations.choices = as_choices(organization_choices())
     if request.method == "GET":
         form.locale.data = user.locale.value
         form.organizations.data = [org.id for org in user.organizations]
@@ -212,7 +213,7 @@ def change_password() -> ResponseReturnValue:
             return redirect(url_for("account.profile"), 303)
         password_form.current_password.errors = [_("This is not your current password.")]
     profile_form = ProfileForm(formdata=None, obj=user)
-    profile_form.organizations.choices = organization_choices()
+    profile_form.organizations.choices = as_choices(organization_choices())
     profile_form.locale.data = user.locale.value
     profile_form.organizations.data = [org.id for org in user.organizations]
     return _render_account(profile_form, password_form), 400

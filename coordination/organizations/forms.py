@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, SelectField, StringField, SubmitField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from coordination.forms import BaseForm, EmailAddress, strip_filter
+from coordination.forms import BaseForm, EmailAddress, as_choices, strip_filter
 from coordination.organizations.models import OrganizationKind
 
 
@@ -67,4 +67,4 @@ class OrganizationForm(BaseForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.kind.choices = [(kind.value, label) for kind, label in kind_labels().items()]
+        self.kind.choices = as_choices((kind.value, label) for kind, label in kind_labels().items())
