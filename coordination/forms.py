@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import Field, Form
 from wtforms.fields.choices import SelectChoice
@@ -99,4 +100,6 @@ class PasswordPolicy:
     def _email(self, form: Form) -> str:
         if self.email_field and self.email_field in form:
             return str(form[self.email_field].data or "").lower()
+        if current_user and current_user.is_authenticated:
+            return str(current_user.email)
         return ""

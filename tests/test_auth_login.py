@@ -33,7 +33,10 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, users):
     unknown = _login(client, "nobody@example.org", "not the password at all")
     assert wrong.status_code == unknown.status_code == 200
     assert "E-Mail-Adresse oder Passwort ist falsch." in wrong.get_data(as_text=True)
-    assert wrong.get_data(as_text=True) == unknown.get_data(as_text=True)
+    # The pages differ only in the email address echoed back into the form.
+    assert wrong.get_data(as_text=True).replace("member@", "nobody@") == unknown.get_data(
+        as_text=True
+    )
 
 
 def test_deactivated_user_cannot_log_in(client, make_user):

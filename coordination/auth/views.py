@@ -111,8 +111,6 @@ def accept_invitation(token: str) -> ResponseReturnValue:
     invitation = services.find_open_invitation(token)
     if invitation is None:
         return render_template("auth/link_invalid.html"), 404
-    if current_user.is_authenticated:
-        services.end_session()
     form = AcceptInvitationForm()
     if request.method == "GET":
         form.locale.data = invitation.locale.value
@@ -128,6 +126,8 @@ def accept_invitation(token: str) -> ResponseReturnValue:
             db.session.rollback()
             flash(str(error), "error")
             return render_template("auth/link_invalid.html"), 409
+        if current_user.is_authenticated:  # someone else was logged in in this browser
+            services.end_session()
         services.start_session(user)
         db.session.commit()
         flash(_("Welcome to the network, %(name)s!", name=user.name), "success")
