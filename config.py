@@ -72,6 +72,10 @@ class Config:
     MAX_FORM_MEMORY_SIZE = 512 * 1024
 
     WTF_CSRF_TIME_LIMIT = None  # bound to the session instead; a long form must not expire
+    # Pages that carry a secret token send `Referrer-Policy: no-referrer`, so their forms
+    # arrive without a Referer header; Flask-WTF's HTTPS referrer check would refuse them.
+    # The CSRF token and SameSite=Lax session cookies remain the protection.
+    WTF_CSRF_SSL_STRICT = False
 
     BABEL_DEFAULT_LOCALE = "de"
     LANGUAGES = ("de", "en")

@@ -45,6 +45,7 @@ def base_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         # Werkzeug's scrypt is deliberately slow; one test checks the production default.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "BASE_URL": "https://knotenpunkt.test",
+        "PREFERRED_URL_SCHEME": "http",
         "SERVER_NAME_FOR_LINKS": "knotenpunkt.test",
         "MAIL_BACKEND": "log",
         "MAIL_DEFAULT_SENDER": "Knotenpunkt <noreply@knotenpunkt.test>",

@@ -65,7 +65,8 @@ def users() -> ResponseReturnValue:
 def user_detail(user_id: int) -> ResponseReturnValue:
     """Change a user's role, organisations, or deactivate the account."""
     user = db.get_or_404(User, user_id)
-    form = UserAdminForm(obj=user)
+    # Submitted data only: an empty POST must not silently fall back to the stored values.
+    form = UserAdminForm(obj=user if request.method == "GET" else None)
     form.role.choices = as_choices(role_choices())
     form.organizations.choices = as_choices(organization_choices())
     if request.method == "GET":

@@ -104,7 +104,7 @@ def detail(slug: str) -> ResponseReturnValue:
 def edit(slug: str) -> ResponseReturnValue:
     """Change an organisation's details."""
     organization = _get_organization(slug)
-    form = OrganizationForm(obj=organization)
+    form = OrganizationForm(obj=organization if request.method == "GET" else None)
     if request.method == "GET":
         form.kind.data = organization.kind.value
     if form.validate_on_submit():
