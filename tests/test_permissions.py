@@ -127,10 +127,7 @@ def objects(app, users, make_organization):
 def test_role_route_matrix(app, users, login, objects, case: Case, role: str):
     client = app.test_client() if role == "anonymous" else login(users[role])
     path = case.path.format(**objects)
-    if case.method == "GET":
-        response = client.get(path)
-    else:
-        response = client.post(path, data=case.data or {})
+    response = client.open(path, method=case.method, data=case.data or {})
     expected = case.expect[role]
     if expected == LOGIN:
         assert response.status_code == 302
