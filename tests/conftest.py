@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -70,18 +72,47 @@ def _reset_database(url: str) -> None:
     engine.dispose()
 
 
+@contextmanager
+def _private_postgres_database(url: str) -> Iterator[str]:
+    """A throw-away database next to ``url``, so concurrent test runs cannot collide.
+
+    Falls back to ``url`` itself (its schema is reset) when the role may not create databases.
+    """
+    base = sa.make_url(url)
+    name = f"{base.database}_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.SQLAlchemyError:
+        admin.dispose()
+        yield url
+        return
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Build the schema once per run through the migrations (so they are tested too)."""
-    url = os.environ.get("TEST_DATABASE_URL") or (
-        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
-    )
-    _reset_database(url)
-    app = create_app(base_config(url))
-    with app.app_context():
-        flask_migrate.upgrade()
-        db.engine.dispose()
-    yield url
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured and sa.make_url(configured).get_backend_name() == "postgresql":
+        context = _private_postgres_database(configured)
+    else:
+        context = nullcontext(
+            configured or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+        )
+    with context as url:
+        _reset_database(url)
+        app = create_app(base_config(url))
+        with app.app_context():
+            flask_migrate.upgrade()
+            db.engine.dispose()
+        yield url
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from coordination.mail import services as mail
 from coordination.mail.models import OutboxMessage, OutboxStatus
 from coordination.organizations.models import Organization
 from coordination.organizations.services import organization_choices, organizations_by_ids
+from coordination.pagination import paginate
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -49,7 +50,7 @@ def users() -> ResponseReturnValue:
         query = query.where(User.is_active.is_(True))
     elif state == "inactive":
         query = query.where(User.is_active.is_(False))
-    page = db.paginate(query, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = paginate(query, PER_PAGE)
     return render_template(
         "admin/users.html",
         page=page,
@@ -176,7 +177,7 @@ def outbox() -> ResponseReturnValue:
                 sa.and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.attempts > 0),
             )
         )
-    page = db.paginate(query, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = paginate(query, PER_PAGE)
     return render_template(
         "admin/outbox.html", page=page, status=status, summary=mail.outbox_summary()
     )
@@ -205,5 +206,5 @@ def audit() -> ResponseReturnValue:
         .options(joinedload(AuditEvent.actor))
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
     )
-    page = db.paginate(query, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = paginate(query, PER_PAGE)
     return render_template("admin/audit.html", page=page)

@@ -10,7 +10,7 @@ import logging
 import smtplib
 import ssl
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -105,7 +105,7 @@ def _send_smtp(email: EmailMessage, recipient: str) -> None:
         )  # fmt: skip
     else:
         smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
-    with smtp:
+    try:
         if not config["MAIL_USE_SSL"] and config["MAIL_USE_STARTTLS"]:
             smtp.starttls(context=ssl.create_default_context())
         if config["MAIL_USERNAME"]:
@@ -121,13 +121,24 @@ def _send_smtp(email: EmailMessage, recipient: str) -> None:
             if 500 <= error.smtp_code < 600:
                 raise PermanentFailure(f"refused ({error.smtp_code})") from error
             raise
+    finally:
+        # Once the server has accepted the mail, a failing QUIT must not turn into a retry
+        # (that would send it twice); ``with smtp:`` would raise on a non-221 answer.
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+
+class DeliveryUnavailable(Exception):
+    """Delivery is not possible with this configuration; the mail stays queued."""
 
 
 def _deliver(email: EmailMessage, recipient: str) -> None:
     backend = current_app.config["MAIL_BACKEND"]
     if backend == "log":
         if current_app.config.get("IS_PRODUCTION"):
-            raise RuntimeError("MAIL_BACKEND=log is for development; set MAIL_SERVER")
+            raise DeliveryUnavailable("MAIL_BACKEND=log is for development; set MAIL_SERVER")
         log.info("development mail (not sent):\n%s", email.as_string())
         return
     _send_smtp(email, recipient)
@@ -140,9 +151,13 @@ class DeliveryReport:
     failed: list[int] = field(default_factory=list)
 
 
-def _claim_due(limit: int) -> list[int]:
-    """Lease up to ``limit`` due mails to this worker, committing the lease at once."""
+def _claim_due(limit: int) -> tuple[list[int], datetime]:
+    """Lease up to ``limit`` due mails to this worker, committing the lease at once.
+
+    Returns the ids and the lease's end, which doubles as this worker's claim ticket.
+    """
     now = utcnow()
+    lease_until = now + current_app.config["OUTBOX_LEASE"]
     query = (
         sa.select(OutboxMessage.id)
         .where(
@@ -160,36 +175,67 @@ def _claim_due(limit: int) -> list[int]:
         db.session.execute(
             sa.update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids))
-            .values(locked_until=now + current_app.config["OUTBOX_LEASE"])
+            .values(locked_until=lease_until)
             .execution_options(synchronize_session=False)
         )
     db.session.commit()
-    return ids
+    return ids, lease_until
+
+
+def _renew_lease(message_id: int, claimed_until: datetime) -> bool:
+    """Extend our lease on one mail right before sending it, if it is still ours.
+
+    A long batch (slow or unreachable server) can outlive the lease; another worker may then
+    have leased the mail itself. Only the holder of the exact lease sends, so no mail goes
+    out twice.
+    """
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.locked_until == claimed_until,
+        )
+        .values(locked_until=utcnow() + current_app.config["OUTBOX_LEASE"])
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
 
 
 def deliver_due(limit: int | None = None) -> DeliveryReport:
     """Send every due mail once. Each result is committed on its own, so a crash loses nothing.
 
-    Temporary failures (connection refused, 4xx) are retried with growing delays
-    (``OUTBOX_BACKOFF``); after the last delay, or on a permanent 5xx refusal, the mail is
-    marked ``failed`` and shown to admins.
+    Temporary failures (connection refused, 4xx, a configuration that cannot deliver, an
+    unexpected error with one mail) are retried with growing delays (``OUTBOX_BACKOFF``);
+    after the last delay, or on a permanent 5xx refusal, the mail is marked ``failed`` and
+    shown to admins.
     """
     report = DeliveryReport()
     backoff = current_app.config["OUTBOX_BACKOFF"]
-    for message_id in _claim_due(limit or current_app.config["OUTBOX_BATCH_SIZE"]):
-        message = db.session.get(OutboxMessage, message_id)
-        if message is None or message.status is not OutboxStatus.PENDING:
+    ids, claimed_until = _claim_due(limit or current_app.config["OUTBOX_BATCH_SIZE"])
+    for message_id in ids:
+        if not _renew_lease(message_id, claimed_until):
+            log.info("mail %s was taken over by another worker; skipped", message_id)
             continue
-        email, recipient = build_email(message), message.recipient
-        db.session.commit()  # no transaction (nor SQLite's write lock) is held while sending
+        message = db.session.get(OutboxMessage, message_id)
+        if message is None:
+            continue
+        recipient = message.recipient
         error: str | None = None
         permanent = False
         try:
+            email = build_email(message)
+            db.session.commit()  # no transaction (nor SQLite's write lock) is held while sending
             _deliver(email, recipient)
         except PermanentFailure as failure:
             error, permanent = str(failure), True
-        except (smtplib.SMTPException, OSError) as failure:
-            error = f"{type(failure).__name__}: {failure}"[:500]
+        except (smtplib.SMTPException, OSError, DeliveryUnavailable) as failure:
+            error = f"{type(failure).__name__}: {failure}"
+        except Exception as failure:  # one broken mail must not stop (or block) the queue
+            log.exception("mail %s could not be delivered", message_id)
+            error = f"{type(failure).__name__}: {failure}"
+        db.session.rollback()  # end any transaction left open by a failure above
         message.attempts += 1
         message.locked_until = None
         if error is None:
@@ -209,7 +255,11 @@ def deliver_due(limit: int | None = None) -> DeliveryReport:
             message.last_error = error[:500]
             report.retrying.append(message.id)
             log.warning(
-                "mail %s attempt %s failed; retry in %ss", message.id, message.attempts, delay
+                "mail %s attempt %s failed; retry in %ss: %s",
+                message.id,
+                message.attempts,
+                delay,
+                error,
             )
         db.session.commit()
     return report
@@ -219,7 +269,9 @@ def retry(message: OutboxMessage) -> None:
     """Put a failed mail back in the queue, due now (an admin's decision)."""
     message.status = OutboxStatus.PENDING
     message.next_attempt_at = utcnow()
-    message.locked_until = None
+    # ``locked_until`` is left alone: a worker may be sending this very mail right now, and
+    # clearing its lease would let a second worker send it again. A lease of a failed mail
+    # is already cleared, and one of a crashed worker runs out by itself.
     db.session.flush()
 
 

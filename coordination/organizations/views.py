@@ -13,6 +13,7 @@ from coordination.extensions import db
 from coordination.organizations import services
 from coordination.organizations.forms import OrganizationForm, kind_labels
 from coordination.organizations.models import Organization, OrganizationKind
+from coordination.pagination import paginate
 
 bp = Blueprint("organizations", __name__, url_prefix="/organizations")
 
@@ -47,12 +48,7 @@ def index() -> ResponseReturnValue:
     district = request.args.get("district", "")
     if district not in districts:
         district = ""
-    page = db.paginate(
-        services.directory_query(kind=kind, district=district or None),
-        per_page=PER_PAGE,
-        max_per_page=PER_PAGE,
-        error_out=False,
-    )
+    page = paginate(services.directory_query(kind=kind, district=district or None), PER_PAGE)
     counts = services.member_counts(org.id for org in page.items)
     return render_template(
         "organizations/index.html",
