@@ -7,7 +7,7 @@ import sys
 import click
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from coordination.extensions import db
 
@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option(
     "--password",
     default="knotenpunkt-demo",
@@ -53,6 +54,7 @@ def seed_demo(password: str, force: bool, if_empty: bool) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option(

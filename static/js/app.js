@@ -18,3 +18,15 @@ document.addEventListener("submit", (event) => {
     }, 0);
   }
 });
+
+// The navigation is open in the HTML (usable without JavaScript); fold it on narrow screens
+// and keep it open on wide ones.
+const navToggle = document.querySelector("details.nav-toggle");
+if (navToggle) {
+  const wide = window.matchMedia("(min-width: 761px)");
+  const sync = () => {
+    navToggle.open = wide.matches;
+  };
+  sync();
+  wide.addEventListener("change", sync);
+}

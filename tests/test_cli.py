@@ -1,0 +1,103 @@
+"""Command-line contracts: `flask seed-demo` and `flask create-user`."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from coordination.auth.models import Role, User
+from coordination.extensions import db
+from coordination.organizations.models import Organization
+
+
+def _count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_seed_demo_creates_the_demo_network(app, runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    for email in ("admin@example.org", "moderator@example.org", "member@example.org"):
+        assert email in result.output
+    assert "knotenpunkt-demo" in result.output
+    assert _count(app, Organization) >= 10
+    with app.app_context():
+        roles = dict(db.session.execute(sa.select(User.email, User.role)).all())
+        assert roles["admin@example.org"] is Role.ADMIN
+        assert roles["moderator@example.org"] is Role.MODERATOR
+        assert roles["member@example.org"] is Role.MEMBER
+        vhs = db.session.scalar(
+            sa.select(Organization).where(Organization.name == "Volkshochschule Leipzig")
+        )
+        assert "Löhrstraße" in vhs.description
+
+
+def test_demo_accounts_can_log_in(app, runner):
+    runner.invoke(args=["seed-demo", "--password", "my demo passphrase"])
+    response = app.test_client().post(
+        "/auth/login", data={"email": "moderator@example.org", "password": "my demo passphrase"}
+    )
+    assert response.status_code == 303
+
+
+def test_seed_demo_refuses_a_database_with_accounts(app, runner, users):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "--force" in result.output
+    assert _count(app, User) == 3
+
+
+def test_seed_demo_if_empty_leaves_existing_data_alone(app, runner, users):
+    result = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert result.exit_code == 0
+    assert _count(app, User) == 3
+
+
+def test_seed_demo_force_replaces_everything(app, runner, users):
+    result = runner.invoke(args=["seed-demo", "--force"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        emails = set(db.session.scalars(sa.select(User.email)))
+    assert "mod@example.org" not in emails
+    assert "moderator@example.org" in emails
+
+
+def test_create_user_reads_the_password_from_stdin(app, runner):
+    result = runner.invoke(
+        args=["create-user", "--email", "Neu@Example.org", "--name", "Neu", "--role", "moderator",
+              "--password-stdin"],
+        input="a long enough passphrase\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == "neu@example.org"))
+        assert user.role is Role.MODERATOR
+    response = app.test_client().post(
+        "/auth/login", data={"email": "neu@example.org", "password": "a long enough passphrase"}
+    )
+    assert response.status_code == 303
+
+
+def test_create_user_prompts_for_the_password(app, runner):
+    result = runner.invoke(
+        args=["create-user", "--email", "p@example.org", "--name", "P"],
+        input="prompted passphrase\nprompted passphrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert _count(app, User) == 1
+
+
+def test_create_user_refuses_bad_input(app, runner, users):
+    cases = [
+        (["--email", "member@example.org", "--name", "Dup"], "long enough password"),
+        (["--email", "not-an-email", "--name", "X"], "long enough password"),
+        (["--email", "x@example.org", "--name", "X"], "short"),
+        (["--email", "x@example.org", "--name", ""], "long enough password"),
+        (["--email", "x@example.org", "--name", "X", "--role", "king"], "long enough password"),
+    ]
+    for args, password in cases:
+        result = runner.invoke(
+            args=["create-user", *args, "--password-stdin"], input=password + "\n"
+        )
+        assert result.exit_code != 0, args
+    assert _count(app, User) == 3
