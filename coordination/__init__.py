@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -109,8 +110,26 @@ def _development_secret(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+class RedactTokens(logging.Filter):
+    """Mask secret tokens in URL paths (invitation, reset and feed links) in any log line."""
+
+    PATTERN = re.compile(r"(/auth/(?:invite|reset)/|/calendar/personal/)[^\s/?\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self.PATTERN.sub(r"\1[redacted]", message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
 def _configure_logging(app: Flask) -> None:
     level = app.config.get("LOG_LEVEL", "INFO")
     logging.getLogger("coordination").setLevel(level)
+    # Request logs of the development server and of gunicorn contain paths with tokens.
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
     if not logging.getLogger().handlers:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

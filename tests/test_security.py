@@ -197,3 +197,15 @@ def test_too_large_requests_get_413(client):
     response = client.post("/auth/login", data={"email": "x" * (3 * 1024 * 1024)})
     assert response.status_code == 413
     assert "Zu viele Daten" in response.get_data(as_text=True)
+
+
+def test_tokens_in_request_logs_are_masked(app, caplog):
+    import logging
+
+    logger = logging.getLogger("werkzeug")
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        logger.info('%s - - "%s" %s', "127.0.0.1", "GET /auth/reset/SECRETTOKEN123 HTTP/1.1", 200)
+        logger.info("GET /auth/invite/abcDEF-_9?x=1 and /calendar/personal/feedtoken.ics")
+    text = caplog.text
+    assert "SECRETTOKEN123" not in text and "abcDEF-_9" not in text and "feedtoken" not in text
+    assert "/auth/reset/[redacted]" in text
