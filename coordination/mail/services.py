@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
+from sqlalchemy.exc import IntegrityError
 
 from coordination.db import utcnow
 from coordination.extensions import db
@@ -71,8 +72,17 @@ def queue_mail(
         message_id=make_msgid(domain=domain),
         dedupe_key=dedupe_key,
     )
-    db.session.add(message)
-    db.session.flush()
+    if dedupe_key is None:
+        db.session.add(message)
+        db.session.flush()
+    else:
+        # A concurrent request may queue the same logical mail; the unique key decides, and
+        # only this savepoint (not the caller's transaction) is rolled back for the loser.
+        try:
+            with db.session.begin_nested():
+                db.session.add(message)
+        except IntegrityError:
+            return None
     log.info("mail %s queued (%s)", message.id, template)
     return message
 
@@ -117,10 +127,8 @@ def _send_smtp(email: EmailMessage, recipient: str) -> None:
             if all(500 <= code < 600 for code in codes):
                 raise PermanentFailure(f"recipient refused ({codes[0]})") from error
             raise
-        except smtplib.SMTPResponseException as error:
-            if 500 <= error.smtp_code < 600:
-                raise PermanentFailure(f"refused ({error.smtp_code})") from error
-            raise
+        # A refused sender, failed login or refused DATA is the relay's configuration, not
+        # this mail: it is retried (and shown to admins) rather than failed at once.
     finally:
         # Once the server has accepted the mail, a failing QUIT must not turn into a retry
         # (that would send it twice); ``with smtp:`` would raise on a non-221 answer.
@@ -269,6 +277,7 @@ def retry(message: OutboxMessage) -> None:
     """Put a failed mail back in the queue, due now (an admin's decision)."""
     message.status = OutboxStatus.PENDING
     message.next_attempt_at = utcnow()
+    message.attempts = 0  # a fresh series of attempts, with the whole backoff
     # ``locked_until`` is left alone: a worker may be sending this very mail right now, and
     # clearing its lease would let a second worker send it again. A lease of a failed mail
     # is already cleared, and one of a crashed worker runs out by itself.
