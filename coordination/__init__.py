@@ -98,6 +98,11 @@ def _configure_runtime(app: Flask) -> None:
             )
     elif not secret:
         config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
+    if production and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        logging.getLogger(__name__).warning(
+            "rate limits are kept per worker process (RATELIMIT_STORAGE_URI=memory://); "
+            "set it to a shared store such as redis://127.0.0.1:6379/0"
+        )
 
 
 def _development_secret(instance_path: Path) -> str:
