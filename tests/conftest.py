@@ -73,7 +73,7 @@ def _reset_database(url: str) -> None:
 
 
 @contextmanager
-def _private_postgres_database(url: str) -> Iterator[str]:
+def private_postgres_database(url: str) -> Iterator[str]:
     """A throw-away database next to ``url``, so concurrent test runs cannot collide.
 
     Falls back to ``url`` itself (its schema is reset) when the role may not create databases.
@@ -101,7 +101,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Build the schema once per run through the migrations (so they are tested too)."""
     configured = os.environ.get("TEST_DATABASE_URL")
     if configured and sa.make_url(configured).get_backend_name() == "postgresql":
-        context = _private_postgres_database(configured)
+        context = private_postgres_database(configured)
     else:
         context = nullcontext(
             configured or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from tests.conftest import private_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,17 +23,8 @@ def empty_database_url(tmp_path) -> Iterator[str]:
     if not configured or sa.make_url(configured).get_backend_name() != "postgresql":
         yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
         return
-    base = sa.make_url(configured)
-    name = f"{base.database}_mig_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with private_postgres_database(configured) as url:
+        yield url
 
 
 def _flask(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
