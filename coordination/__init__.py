@@ -61,12 +61,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
 
     from coordination.admin.views import bp as admin_bp
+    from coordination.attendance.views import bp as attendance_bp
     from coordination.auth.views import account_bp, auth_bp, setup_bp
     from coordination.main.views import bp as main_bp
+    from coordination.meetings.views import bp as meetings_bp
     from coordination.ops.views import bp as ops_bp
     from coordination.organizations.views import bp as organizations_bp
+    from coordination.registrations.views import bp as registrations_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, setup_bp, admin_bp, organizations_bp, ops_bp):
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        account_bp,
+        setup_bp,
+        admin_bp,
+        organizations_bp,
+        meetings_bp,
+        registrations_bp,
+        attendance_bp,
+        ops_bp,
+    ):
         app.register_blueprint(blueprint)
 
     security.init_app(app)

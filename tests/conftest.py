@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -31,6 +32,8 @@ from coordination.auth.models import Locale, Role, User, UserSession
 from coordination.auth.services import SESSION_KEY, hash_password, new_token
 from coordination.db import utcnow
 from coordination.extensions import db
+from coordination.groups.models import Confidentiality, GroupMembership, WorkingGroup
+from coordination.meetings.models import Meeting, MeetingKind, Visibility
 from coordination.organizations.models import Organization, OrganizationKind
 
 TEST_PASSWORD = "correct horse battery staple"
@@ -200,6 +203,59 @@ def make_user(app: Flask) -> Callable[..., User]:
             db.session.refresh(user)
             db.session.expunge(user)
         return user
+
+    return _make
+
+
+@pytest.fixture
+def make_group(app: Flask) -> Callable[..., WorkingGroup]:
+    """Create a working group; ``members={user_id: GroupRole}`` adds members."""
+
+    def _make(**kwargs: Any) -> WorkingGroup:
+        number = next(_sequence)
+        kwargs.setdefault("name", f"AG {number}")
+        kwargs.setdefault("slug", f"ag-{number}")
+        kwargs.setdefault("confidentiality", Confidentiality.OPEN)
+        members = kwargs.pop("members", {})
+        with app.app_context():
+            group = WorkingGroup(**kwargs)
+            db.session.add(group)
+            db.session.flush()
+            for user_id, role in members.items():
+                db.session.add(GroupMembership(group_id=group.id, user_id=user_id, role=role))
+            db.session.commit()
+            db.session.refresh(group)
+            db.session.expunge(group)
+        return group
+
+    return _make
+
+
+@pytest.fixture
+def make_meeting(app: Flask) -> Callable[..., Meeting]:
+    """Create a meeting; by default a network meeting next week, 17:00–19:00 UTC."""
+
+    def _make(**kwargs: Any) -> Meeting:
+        number = next(_sequence)
+        starts_at = kwargs.setdefault(
+            "starts_at",
+            (utcnow() + timedelta(days=7)).replace(hour=17, minute=0, second=0, microsecond=0),
+        )
+        kwargs.setdefault("ends_at", starts_at + timedelta(hours=2))
+        kwargs.setdefault("title", f"Vernetzungstreffen {number}")
+        kwargs.setdefault(
+            "kind", MeetingKind.GROUP if kwargs.get("group_id") else MeetingKind.NETWORK
+        )
+        kwargs.setdefault("visibility", Visibility.NETWORK)
+        kwargs.setdefault("venue_name", "VHS Leipzig")
+        kwargs.setdefault("venue_address", "Löhrstraße 3-7, 04105 Leipzig")
+        with app.app_context():
+            meeting = Meeting(**kwargs)
+            db.session.add(meeting)
+            db.session.commit()
+            db.session.refresh(meeting)
+            db.session.expunge(meeting)
+        return meeting
 
     return _make
 
