@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
 
     from coordination.admin.views import bp as admin_bp
+    from coordination.agenda.views import bp as agenda_bp
     from coordination.attendance.views import bp as attendance_bp
     from coordination.auth.views import account_bp, auth_bp, setup_bp
     from coordination.main.views import bp as main_bp
@@ -77,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         admin_bp,
         organizations_bp,
         meetings_bp,
+        agenda_bp,
         registrations_bp,
         attendance_bp,
         ops_bp,
