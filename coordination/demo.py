@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from coordination.auth import services as accounts
-from coordination.auth.models import Locale, Role
+from coordination.auth.models import Locale, Role, User
 from coordination.db import utcnow
 from coordination.extensions import db
+from coordination.groups import services as groups
+from coordination.groups.models import Confidentiality, GroupRole, JoinMode, WorkingGroup
 from coordination.organizations import services as organizations
 from coordination.organizations.models import Organization, OrganizationKind
 
@@ -61,6 +65,39 @@ ACCOUNTS = [
 ]  # fmt: skip
 
 
+GROUPS = [
+    # name, slug, confidentiality, join mode, description, {email: role}
+    (
+        "AG UMA",
+        "ag-uma",
+        Confidentiality.CONFIDENTIAL,
+        JoinMode.REQUEST,
+        "Arbeitsgruppe zur Unterstützung unbegleiteter minderjähriger Geflüchteter (UMA): "
+        "Probleme sammeln, Lösungen suchen und erproben. Vertraulich: Fälle nur anonymisiert.",
+        {"member@example.org": GroupRole.LEAD, "lena@example.org": GroupRole.MEMBER,
+         "paul@example.org": GroupRole.MEMBER, "katrin@example.org": GroupRole.MEMBER},
+    ),
+    (
+        "AG Wohnen",
+        "ag-wohnen",
+        Confidentiality.OPEN,
+        JoinMode.OPEN,
+        "Wohnungssuche, Auszug aus Gemeinschaftsunterkünften, Kontakte zu Vermieter/innen.",
+        {"aylin@example.org": GroupRole.LEAD, "thomas@example.org": GroupRole.MEMBER,
+         "samir@example.org": GroupRole.MEMBER},
+    ),
+    (
+        "AG Wegweiser",
+        "ag-wegweiser",
+        Confidentiality.OPEN,
+        JoinMode.OPEN,
+        "Redaktion des Wegweisers für Haupt- und Ehrenamtliche in der Flüchtlingshilfe.",
+        {"lena@example.org": GroupRole.LEAD, "samir@example.org": GroupRole.MEMBER,
+         "moderator@example.org": GroupRole.MEMBER},
+    ),
+]  # fmt: skip
+
+
 def erase_all() -> None:
     """Delete every row of every table (children first)."""
     for table in reversed(db.metadata.sorted_tables):
@@ -99,4 +136,24 @@ def seed(password: str) -> list[tuple[str, str, str]]:
         )
         made.append((email, role.value, name))
     db.session.flush()
+    _seed_groups()
     return made
+
+
+def _seed_groups() -> dict[str, WorkingGroup]:
+    users = {user.email: user for user in db.session.scalars(sa.select(User))}
+    created = {}
+    for name, slug, confidentiality, join_mode, description, members in GROUPS:
+        group = WorkingGroup(
+            name=name,
+            slug=slug,
+            confidentiality=confidentiality,
+            join_mode=join_mode,
+            description=description,
+        )
+        db.session.add(group)
+        db.session.flush()
+        for email, role in members.items():
+            groups.add_member(group, users[email], role)
+        created[slug] = group
+    return created

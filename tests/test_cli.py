@@ -32,6 +32,23 @@ def test_seed_demo_creates_the_demo_network(app, runner):
         assert "Löhrstraße" in vhs.description
 
 
+def test_seed_demo_creates_the_working_groups(app, runner):
+    from coordination.groups.models import Confidentiality, GroupMembership, GroupRole, WorkingGroup
+
+    runner.invoke(args=["seed-demo"])
+    with app.app_context():
+        uma = db.session.scalar(sa.select(WorkingGroup).where(WorkingGroup.slug == "ag-uma"))
+        assert uma.confidentiality is Confidentiality.CONFIDENTIAL
+        lead = db.session.scalar(
+            sa.select(User.email)
+            .join(GroupMembership, GroupMembership.user_id == User.id)
+            .where(GroupMembership.group_id == uma.id, GroupMembership.role == GroupRole.LEAD)
+        )
+        assert lead == "member@example.org"
+        wohnen = db.session.scalar(sa.select(WorkingGroup).where(WorkingGroup.slug == "ag-wohnen"))
+        assert wohnen.confidentiality is Confidentiality.OPEN
+
+
 def test_demo_accounts_can_log_in(app, runner):
     runner.invoke(args=["seed-demo", "--password", "my demo passphrase"])
     response = app.test_client().post(
