@@ -10,12 +10,14 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from coordination.extensions import db
+from coordination.meetings.cli import meetings as meetings_cli
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
     app.cli.add_command(outbox)
+    app.cli.add_command(meetings_cli)
 
 
 @click.command("seed-demo")
