@@ -134,7 +134,9 @@ def _development_secret(instance_path: Path) -> str:
 class RedactTokens(logging.Filter):
     """Mask secret tokens in URL paths (invitation, reset and feed links) in any log line."""
 
-    PATTERN = re.compile(r"(/auth/(?:invite|reset)/|/calendar/personal/)[^\s/?\"']+")
+    PATTERN = re.compile(
+        r"(/auth/(?:invite|reset)/|/meetings/registration/|/calendar/personal/)[^\s/?\"']+"
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -206,6 +206,8 @@ def test_tokens_in_request_logs_are_masked(app, caplog):
     with caplog.at_level(logging.INFO, logger="werkzeug"):
         logger.info('%s - - "%s" %s', "127.0.0.1", "GET /auth/reset/SECRETTOKEN123 HTTP/1.1", 200)
         logger.info("GET /auth/invite/abcDEF-_9?x=1 and /calendar/personal/feedtoken.ics")
+        logger.info("POST /meetings/registration/guestTOKEN42 HTTP/1.1")
     text = caplog.text
     assert "SECRETTOKEN123" not in text and "abcDEF-_9" not in text and "feedtoken" not in text
+    assert "guestTOKEN42" not in text
     assert "/auth/reset/[redacted]" in text
