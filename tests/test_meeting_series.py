@@ -837,3 +837,13 @@ def test_audit_records_series_actions(app, users, login):
     login(users["moderator"]).post("/meetings/series/new", data=_series_form())
     with app.app_context():
         assert db.session.scalar(sa.select(AuditEvent.action)) == "meeting_series.created"
+
+
+def test_a_double_submitted_series_form_creates_one_series(app, users, login):
+    moderator = login(users["moderator"])
+    first = moderator.post("/meetings/series/new", data=_series_form())
+    second = moderator.post("/meetings/series/new", data=_series_form())
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(MeetingSeries.id))) == 1

@@ -790,3 +790,43 @@ def test_a_past_meeting_can_still_be_edited(app, users, login, make_meeting):
         f"/meetings/{meeting.id}/edit", data=_edit_form(meeting, title="Rückblick")
     )
     assert response.status_code == 303
+
+
+def test_raising_the_capacity_promotes_people_from_the_waitlist(
+    app, users, login, make_meeting, make_user
+):
+    """Integration of editing and registration: new seats go to the waitlist, in order."""
+    from coordination.mail.models import OutboxMessage
+    from coordination.meetings import services as meeting_services
+    from coordination.meetings.models import Meeting
+    from coordination.registrations.models import Registration, RegistrationStatus
+
+    meeting = make_meeting(capacity=1)
+    people = [make_user() for _ in range(3)]
+    for person in people:
+        assert login(person).post(f"/meetings/{meeting.id}/register").status_code == 303
+    with app.test_request_context():
+        stored = db.session.get(Meeting, meeting.id)
+        meeting_services.update_meeting(stored, actor=None, capacity=2)
+        db.session.commit()
+        statuses = dict(
+            db.session.execute(
+                sa.select(Registration.user_id, Registration.status).where(
+                    Registration.meeting_id == meeting.id
+                )
+            ).all()
+        )
+        promoted_mails = db.session.scalars(sa.select(OutboxMessage.recipient)).all()
+    assert statuses[people[0].id] is RegistrationStatus.CONFIRMED
+    assert statuses[people[1].id] is RegistrationStatus.CONFIRMED
+    assert statuses[people[2].id] is RegistrationStatus.WAITLISTED
+    assert people[1].email in promoted_mails and people[2].email not in promoted_mails
+
+
+def test_a_double_submitted_meeting_form_creates_one_meeting(app, users, login):
+    moderator = login(users["moderator"])
+    first = moderator.post("/meetings/new", data=_form())
+    second = moderator.post("/meetings/new", data=_form())
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(_meetings(app)) == 1

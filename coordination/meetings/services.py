@@ -159,6 +159,28 @@ def _apply(meeting: Meeting, fields: dict[str, Any]) -> bool:
     return relevant
 
 
+#: A second identical submission within this time is taken for a double click.
+DOUBLE_SUBMIT_WINDOW = timedelta(minutes=2)
+
+
+def recent_duplicate(model: type[Meeting] | type[MeetingSeries], actor: User, **match: Any) -> Any:
+    """The same meeting or series ``actor`` created moments ago (a repeated form submission).
+
+    ``match`` holds the submitted fields; all of them must be equal.
+    """
+    conditions = [getattr(model, key) == value for key, value in match.items()]
+    return db.session.scalar(
+        sa.select(model)
+        .where(
+            model.created_by_id == actor.id,
+            model.created_at >= utcnow() - DOUBLE_SUBMIT_WINDOW,
+            *conditions,
+        )
+        .order_by(model.id.desc())
+        .limit(1)
+    )
+
+
 def create_meeting(*, actor: User | None, **fields: Any) -> Meeting:
     """Schedule a meeting. Its ``ical_uid`` is fixed from now on."""
     meeting = Meeting(created_by_id=actor.id if actor is not None else None, **fields)
@@ -178,10 +200,12 @@ def update_meeting(meeting: Meeting, *, actor: User | None, **fields: Any) -> bo
     if meeting.is_cancelled:
         raise MeetingCancelled(meeting.id)
     changed = any(getattr(meeting, key) != value for key, value in fields.items())
+    old_capacity = meeting.capacity
     relevant = _apply(meeting, fields)
     if meeting.series_id is not None and changed:
         meeting.is_detached = True
     db.session.flush()
+    _fill_seats_if_grown(meeting, old_capacity)
     if changed:
         audit.record(
             "meeting.updated",
@@ -191,6 +215,16 @@ def update_meeting(meeting: Meeting, *, actor: User | None, **fields: Any) -> bo
             detail="time_or_place" if relevant else "",
         )
     return relevant
+
+
+def _fill_seats_if_grown(meeting: Meeting, old_capacity: int | None) -> None:
+    """More seats than before (or no limit any more): move people up from the waitlist."""
+    new_capacity = meeting.capacity
+    grown = old_capacity is not None and (new_capacity is None or new_capacity > old_capacity)
+    if grown:
+        from coordination.registrations.services import fill_free_seats
+
+        fill_free_seats(meeting)
 
 
 def cancel_meeting(meeting: Meeting, *, actor: User | None, now: datetime | None = None) -> None:
@@ -550,7 +584,10 @@ def update_following(
             day = _local(occurrence.starts_at).date()
             starts_at = local_to_utc(day, new_start.time(), strict=False)
             update.update(_timing(starts_at, duration, offset))
+        old_capacity = occurrence.capacity
         _apply(occurrence, update)
+        db.session.flush()
+        _fill_seats_if_grown(occurrence, old_capacity)
     db.session.flush()
     audit.record(
         "meeting_series.updated",

@@ -210,7 +210,12 @@ def create() -> ResponseReturnValue:
         initial = {"group_id": str(wanted_group), "kind": MeetingKind.GROUP.value}
     form = MeetingForm(data=initial or None, **options)
     if form.validate_on_submit():
-        meeting = services.create_meeting(actor=current_user, **form.meeting_fields())
+        fields = form.meeting_fields()
+        duplicate = services.recent_duplicate(Meeting, current_user, **fields)
+        if duplicate is not None:
+            flash(_("This meeting was scheduled a moment ago; it was not created twice."), "info")
+            return redirect(url_for("meetings.detail", meeting_id=duplicate.id), 303)
+        meeting = services.create_meeting(actor=current_user, **fields)
         db.session.commit()
         flash(_("Meeting %(title)s scheduled.", title=meeting.title), "success")
         return redirect(url_for("meetings.detail", meeting_id=meeting.id), 303)
@@ -306,6 +311,9 @@ def create_series() -> ResponseReturnValue:
             fields["start_date"], fields["until_date"]
         ):
             form.until_date.errors.append(_("No meeting falls between the first and last date."))
+        elif duplicate := services.recent_duplicate(MeetingSeries, current_user, **fields):
+            flash(_("This series was created a moment ago; it was not created twice."), "info")
+            return redirect(url_for("meetings.series_detail", series_id=duplicate.id), 303)
         else:
             series = services.create_series(actor=current_user, **fields)
             count = db.session.scalar(
