@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from coordination.auth.models import Role, User
+from coordination.db import utcnow
 from coordination.extensions import db
 from coordination.organizations.models import Organization
 
@@ -118,3 +119,43 @@ def test_create_user_refuses_bad_input(app, runner, users):
         )
         assert result.exit_code != 0, args
     assert _count(app, User) == 3
+
+
+def test_seed_demo_creates_a_season_of_network_meetings(app, runner):
+    from datetime import time
+
+    from coordination.attendance.models import Attendance
+    from coordination.meetings.models import Meeting, MeetingStatus, Minutes
+    from coordination.registrations.models import Registration
+    from coordination.timeutil import utc_to_local
+
+    runner.invoke(args=["seed-demo"])
+    with app.app_context():
+        network = db.session.scalars(
+            sa.select(Meeting).where(Meeting.title == "Vernetzungstreffen Flüchtlingshilfe")
+        ).all()
+        now = utcnow()
+        past = [m for m in network if m.starts_at < now]
+        future = [m for m in network if m.starts_at >= now]
+        assert len(past) >= 4 and len(future) >= 10
+        assert {utc_to_local(m.starts_at).time() for m in network} == {time(17, 0)}
+        assert {utc_to_local(m.starts_at).weekday() for m in network} == {1}  # Tuesdays
+        assert sum(m.status is MeetingStatus.CANCELLED for m in future) == 1
+        past_ids = [m.id for m in past]
+        attended = db.session.scalar(
+            sa.select(sa.func.count(sa.distinct(Attendance.organization_id))).where(
+                Attendance.meeting_id.in_(past_ids)
+            )
+        )
+        assert attended >= 4  # several organisations represented
+        assert db.session.scalar(
+            sa.select(sa.func.count(Minutes.id)).where(Minutes.meeting_id.in_(past_ids))
+        ) == len(past)
+        guests = db.session.scalar(
+            sa.select(sa.func.count(Registration.id)).where(Registration.guest_email.is_not(None))
+        )
+        assert guests >= 1
+        group_meetings = db.session.scalar(
+            sa.select(sa.func.count(Meeting.id)).where(Meeting.group_id.is_not(None))
+        )
+        assert group_meetings >= 3

@@ -119,3 +119,25 @@ def test_anonymised_writing_reminder_macro_renders(app):
         html = template.render()
     assert "Anonymisiert schreiben." in html
     assert "Geburtsdaten" in html
+
+
+def test_visitors_start_page_lists_upcoming_public_meetings_only(client, users, make_meeting):
+    from coordination.meetings.models import Visibility
+
+    make_meeting(title="Offenes Vernetzungstreffen", visibility=Visibility.PUBLIC)
+    make_meeting(title="Internes Netzwerktreffen", visibility=Visibility.NETWORK)
+    page = client.get("/").get_data(as_text=True)
+    assert "Offenes Vernetzungstreffen" in page
+    assert "Internes Netzwerktreffen" not in page
+
+
+def test_members_dashboard_lists_their_next_meetings(users, login, make_meeting, make_group):
+    from coordination.groups.models import Confidentiality
+    from coordination.meetings.models import Visibility
+
+    secret = make_group(confidentiality=Confidentiality.CONFIDENTIAL)
+    make_meeting(title="Netzwerktreffen Dezember", visibility=Visibility.NETWORK)
+    make_meeting(title="Vertrauliches AG-Treffen", group_id=secret.id, visibility=Visibility.GROUP)
+    page = login(users["member"]).get("/").get_data(as_text=True)
+    assert "Netzwerktreffen Dezember" in page
+    assert "Vertrauliches AG-Treffen" not in page

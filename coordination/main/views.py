@@ -13,9 +13,23 @@ from coordination.auth.permissions import can_invite, can_view_outbox
 from coordination.db import utcnow
 from coordination.extensions import db
 from coordination.mail.services import outbox_summary
+from coordination.meetings.models import Meeting
+from coordination.meetings.permissions import visible_meetings_clause
 from coordination.security import safe_next
 
 bp = Blueprint("main", __name__)
+
+
+def upcoming_meetings(user: object, limit: int) -> list[Meeting]:
+    """The next meetings ``user`` may see (visitors: public ones), cancelled ones included."""
+    return list(
+        db.session.scalars(
+            sa.select(Meeting)
+            .where(visible_meetings_clause(user), Meeting.ends_at >= utcnow())
+            .order_by(Meeting.starts_at, Meeting.id)
+            .limit(limit)
+        )
+    )
 
 
 @bp.route("/")
@@ -24,8 +38,8 @@ def index() -> ResponseReturnValue:
     if not current_user.is_authenticated:
         if accounts.user_count() == 0:
             return redirect(url_for("setup.setup"))
-        return render_template("main/welcome.html")
-    context: dict[str, object] = {}
+        return render_template("main/welcome.html", meetings=upcoming_meetings(None, limit=10))
+    context: dict[str, object] = {"meetings": upcoming_meetings(current_user, limit=5)}
     if can_invite(current_user):
         context["open_invitations"] = db.session.scalar(
             sa.select(sa.func.count(Invitation.id)).where(
