@@ -159,3 +159,30 @@ def test_seed_demo_creates_a_season_of_network_meetings(app, runner):
             sa.select(sa.func.count(Meeting.id)).where(Meeting.group_id.is_not(None))
         )
         assert group_meetings >= 3
+
+
+def test_purge_guests_deletes_only_old_unconfirmed_guest_registrations(app, runner, make_meeting):
+    from datetime import timedelta
+
+    from coordination.meetings.models import Visibility
+    from coordination.registrations.models import Registration, RegistrationStatus
+
+    meeting = make_meeting(visibility=Visibility.PUBLIC, allows_guests=True)
+    with app.app_context():
+        old = utcnow() - timedelta(hours=49)
+        db.session.add_all(
+            [
+                Registration(meeting_id=meeting.id, guest_name="Old", guest_email="old@example.org",
+                             status=RegistrationStatus.PENDING, created_at=old),
+                Registration(meeting_id=meeting.id, guest_name="New", guest_email="new@example.org",
+                             status=RegistrationStatus.PENDING),
+                Registration(meeting_id=meeting.id, guest_name="Ok", guest_email="ok@example.org",
+                             status=RegistrationStatus.CONFIRMED, created_at=old),
+            ]
+        )  # fmt: skip
+        db.session.commit()
+    result = runner.invoke(args=["meetings", "purge-guests"])
+    assert result.exit_code == 0 and "1 unconfirmed" in result.output
+    with app.app_context():
+        left = set(db.session.scalars(sa.select(Registration.guest_email)))
+    assert left == {"new@example.org", "ok@example.org"}

@@ -22,3 +22,22 @@ def extend() -> None:
     click.echo(
         f"{total} meetings created in {len(created)} open series (up to {until.isoformat()})."
     )
+
+
+@meetings.command("purge-guests")
+@click.option(
+    "--hours",
+    type=click.IntRange(1, 24 * 365),
+    default=48,
+    show_default=True,
+    help="Delete guest registrations left unconfirmed for longer than this.",
+)
+def purge_guests(hours: int) -> None:
+    """Delete guest registrations whose email address was never confirmed (run it daily)."""
+    from datetime import timedelta
+
+    from coordination.registrations.services import purge_unconfirmed_guests
+
+    count = purge_unconfirmed_guests(older_than=timedelta(hours=hours))
+    db.session.commit()
+    click.echo(f"{count} unconfirmed guest registrations deleted.")
