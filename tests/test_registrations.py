@@ -355,13 +355,13 @@ def test_new_registrations_do_not_overtake_the_waitlist(app, login, make_user, m
 
 def test_panel_shows_seats_left_and_the_users_state(app, login, make_user, make_meeting):
     meeting = make_meeting(capacity=2)
-    visitor_view = _panel(app, meeting.id, make_user())
+    visitor_view = _panel(app, meeting.id, make_user(locale=Locale.EN))
     assert "2 seats left." in visitor_view
     assert f'action="/meetings/{meeting.id}/register"' in visitor_view
-    confirmed = make_user()
+    confirmed = make_user(locale=Locale.EN)
     _register(login(confirmed), meeting.id)
-    _register(login(make_user()), meeting.id)
-    waiting = make_user()
+    _register(login(make_user(locale=Locale.EN)), meeting.id)
+    waiting = make_user(locale=Locale.EN)
     _register(login(waiting), meeting.id)
     page = _panel(app, meeting.id, confirmed)
     assert 'data-status="confirmed"' in page
@@ -369,7 +369,7 @@ def test_panel_shows_seats_left_and_the_users_state(app, login, make_user, make_
     assert "Fully booked." in page
     page = _panel(app, meeting.id, waiting)
     assert 'data-status="waitlisted"' in page and "position 1" in page
-    page = _panel(app, meeting.id, make_user())
+    page = _panel(app, meeting.id, make_user(locale=Locale.EN))
     assert "Join the waitlist" in page
 
 
