@@ -60,14 +60,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
 
+    from coordination.actions.views import bp as actions_bp
     from coordination.admin.views import bp as admin_bp
     from coordination.agenda.views import bp as agenda_bp
     from coordination.attendance.views import bp as attendance_bp
     from coordination.auth.views import account_bp, auth_bp, setup_bp
+    from coordination.groups.views import bp as groups_bp
     from coordination.main.views import bp as main_bp
     from coordination.meetings.views import bp as meetings_bp
     from coordination.ops.views import bp as ops_bp
     from coordination.organizations.views import bp as organizations_bp
+    from coordination.problems.views import bp as problems_bp
     from coordination.registrations.views import bp as registrations_bp
 
     for blueprint in (
@@ -81,6 +84,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         agenda_bp,
         registrations_bp,
         attendance_bp,
+        groups_bp,
+        problems_bp,
+        actions_bp,
         ops_bp,
     ):
         app.register_blueprint(blueprint)

@@ -1,20 +1,27 @@
 """Import every feature's models so that mappers, Alembic and the shell see all tables."""
 
+from coordination.actions.models import Action
 from coordination.attendance.models import Attendance
 from coordination.audit.models import AuditEvent
 from coordination.auth.models import Invitation, PasswordReset, User, UserSession
-from coordination.groups.models import GroupMembership, WorkingGroup
+from coordination.groups.models import GroupMembership, JoinRequest, WorkingGroup
 from coordination.mail.models import OutboxMessage
 from coordination.meetings.models import AgendaItem, Meeting, MeetingSeries, Minutes
 from coordination.organizations.models import Organization, organization_member
+from coordination.problems.models import Endorsement, GroupIssue, IssueEvent, Solution
 from coordination.registrations.models import Registration
 
 __all__ = [
+    "Action",
     "AgendaItem",
     "Attendance",
     "AuditEvent",
+    "Endorsement",
+    "GroupIssue",
     "GroupMembership",
     "Invitation",
+    "IssueEvent",
+    "JoinRequest",
     "Meeting",
     "MeetingSeries",
     "Minutes",
@@ -22,6 +29,7 @@ __all__ = [
     "Organization",
     "PasswordReset",
     "Registration",
+    "Solution",
     "User",
     "UserSession",
     "WorkingGroup",

@@ -74,3 +74,45 @@ class GroupMembership(db.Model):
     user: Mapped[User] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("group_id", "user_id"),)
+
+
+class JoinRequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class JoinRequest(db.Model):
+    """A member's request to join a group whose join mode is "by request"."""
+
+    __tablename__ = "join_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("working_group.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[JoinRequestStatus] = mapped_column(
+        str_enum(JoinRequestStatus), default=JoinRequestStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+
+    group: Mapped[WorkingGroup] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    __table_args__ = (
+        sa.Index(
+            "uq_join_request_pending",
+            "group_id",
+            "user_id",
+            unique=True,
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
+    )

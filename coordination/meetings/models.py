@@ -16,6 +16,7 @@ from coordination.extensions import db
 if TYPE_CHECKING:
     from coordination.auth.models import User
     from coordination.groups.models import WorkingGroup
+    from coordination.problems.models import GroupIssue
 
 
 class MeetingKind(enum.StrEnum):
@@ -214,8 +215,13 @@ class AgendaItem(TimestampMixin, db.Model):
     duration_minutes: Mapped[int | None] = mapped_column()
     outcome: Mapped[AgendaOutcome | None] = mapped_column(str_enum(AgendaOutcome))
     outcome_note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: The working-group problem this item discusses (group meetings).
+    problem_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("group_issue.id", ondelete="SET NULL"), index=True
+    )
 
     meeting: Mapped[Meeting] = relationship(back_populates="agenda_items")
+    problem: Mapped[GroupIssue | None] = relationship()
 
     __table_args__ = (
         sa.CheckConstraint(
