@@ -9,6 +9,7 @@ from datetime import time, timedelta
 
 import sqlalchemy as sa
 
+from coordination.actions.models import Action, ActionStatus
 from coordination.attendance.models import Attendance, AttendanceStatus
 from coordination.auth import services as accounts
 from coordination.auth.models import Locale, Role, User
@@ -30,6 +31,16 @@ from coordination.meetings.models import (
 from coordination.meetings.services import add_months
 from coordination.organizations import services as organizations
 from coordination.organizations.models import Organization, OrganizationKind
+from coordination.problems.models import (
+    Endorsement,
+    GroupIssue,
+    IssueEvent,
+    IssueEventKind,
+    Priority,
+    ProblemStatus,
+    Solution,
+    SolutionStatus,
+)
 from coordination.registrations import services as registrations
 from coordination.registrations.models import Registration, RegistrationStatus
 from coordination.timeutil import local_to_utc, local_today
@@ -154,6 +165,7 @@ def seed(password: str) -> list[tuple[str, str, str]]:
     db.session.flush()
     created_groups = _seed_groups()
     _seed_meetings(created_groups)
+    _seed_group_work(created_groups)
     return made
 
 
@@ -346,3 +358,174 @@ def _agenda(meeting: Meeting, *, with_outcomes: bool) -> None:
                 ),
             )
         )
+
+
+# (title, description, priority, status, solutions, actions)
+# solutions: (text, status, outcome note, endorsers); actions: (title, owner, due in days, status)
+PROBLEMS = {
+    "ag-uma": [
+        (
+            "Lange Wartezeiten bis zur Bestellung eines Vormunds",
+            "Zwischen Ankunft und Bestellung eines Vormunds vergehen bei mehreren Jugendlichen "
+            "drei bis fünf Monate. In dieser Zeit können Anträge (Schule, Konto, Gesundheit) nur "
+            "verzögert gestellt werden.",
+            Priority.HIGH,
+            ProblemStatus.IN_PROGRESS,
+            [
+                ("Übergangsweise Vereinsvormundschaften bei einem freien Träger beantragen.",
+                 SolutionStatus.TRIAL, "Erprobung mit zwei Fällen seit September.",
+                 ["lena@example.org", "paul@example.org"]),
+                ("Ehrenamtliche Pat/innen für die Wartezeit vermitteln.",
+                 SolutionStatus.PROPOSED, "", ["katrin@example.org"]),
+                ("Beschwerde beim Familiengericht über jede einzelne Verzögerung.",
+                 SolutionStatus.REJECTED, "Zu aufwendig; besser gebündelt über das Jugendamt.", []),
+            ],
+            [
+                ("Gespräch mit dem Jugendamt (Fachdienst UMA) zu Bearbeitungszeiten",
+                 "member@example.org", -12, ActionStatus.OPEN),
+                ("Liste der Vereine mit Vormundschaften zusammenstellen",
+                 "lena@example.org", -20, ActionStatus.DONE),
+            ],
+        ),
+        (
+            "Fehlende Schulplätze für neu angekommene 16- bis 17-Jährige",
+            "Neu angekommene Jugendliche über 16 warten teils mehrere Monate auf einen Platz in "
+            "einer Vorbereitungsklasse. Betrifft derzeit geschätzt 15 Jugendliche.",
+            Priority.URGENT,
+            ProblemStatus.OPEN,
+            [
+                ("Berufsvorbereitende Klassen mit Deutsch als Zweitsprache (DaZ) ausweiten.",
+                 SolutionStatus.ADOPTED, "Beschlossen beim Vernetzungstreffen; Umsetzung läuft.",
+                 ["member@example.org", "paul@example.org", "katrin@example.org"]),
+                ("Übergangs-Sprachkurse an der VHS bis zum Schulplatz anbieten.",
+                 SolutionStatus.PROPOSED, "", ["lena@example.org"]),
+            ],
+            [
+                ("Termin beim Landesamt für Schule und Bildung vereinbaren",
+                 "paul@example.org", -5, ActionStatus.OPEN),
+                ("Übersicht freier DaZ-Plätze erstellen", "katrin@example.org", 14,
+                 ActionStatus.OPEN),
+            ],
+        ),
+        (
+            "Abbruch der Jugendhilfe mit Eintritt der Volljährigkeit",
+            "Mit 18 endet für einige Jugendliche die Unterstützung abrupt; eine Anschlusshilfe "
+            "wird oft zu spät beantragt.",
+            Priority.NORMAL,
+            ProblemStatus.OPEN,
+            [],
+            [],
+        ),
+        (
+            "Dolmetschkosten bei Arztbesuchen",
+            "Unklar war, wer die Kosten für Sprachmittlung bei Arztbesuchen übernimmt.",
+            Priority.LOW,
+            ProblemStatus.RESOLVED,
+            [
+                ("Kostenübernahme über das Jugendamt im Hilfeplan festhalten.",
+                 SolutionStatus.ADOPTED, "Funktioniert; im Hilfeplan-Formular ergänzt.",
+                 ["member@example.org"]),
+            ],
+            [("Musterformulierung an alle Träger schicken", "member@example.org", -40,
+              ActionStatus.DONE)],
+        ),
+    ],
+    "ag-wohnen": [
+        (
+            "Besichtigungen scheitern an fehlender Bonitätsauskunft",
+            "Vermieter verlangen eine SCHUFA-Auskunft, die Geflüchtete ohne Konto-Historie nicht "
+            "vorlegen können.",
+            Priority.HIGH,
+            ProblemStatus.OPEN,
+            [
+                ("Mietschuldenfreiheitsbescheinigung der Unterkunft als Ersatz anbieten.",
+                 SolutionStatus.TRIAL, "", ["thomas@example.org", "samir@example.org"]),
+            ],
+            [("Musterschreiben für Vermieter entwerfen", "aylin@example.org", 7,
+              ActionStatus.OPEN)],
+        ),
+    ],
+}  # fmt: skip
+
+
+def _seed_group_work(created_groups: dict[str, WorkingGroup]) -> None:
+    """Problems with solutions in every state, endorsements, actions (some overdue), timelines."""
+    users = {user.email: user for user in db.session.scalars(sa.select(User))}
+    today = local_today()
+    for slug, problems in PROBLEMS.items():
+        group = created_groups[slug]
+        lead = next(m.user for m in group.memberships if m.role is GroupRole.LEAD)
+        for age, (title, description, priority, status, solutions, actions) in enumerate(problems):
+            created = utcnow() - timedelta(days=60 - 10 * age)
+            issue = GroupIssue(
+                group_id=group.id, title=title, description=description, priority=priority,
+                status=status, reporter_id=lead.id, created_at=created, updated_at=created,
+            )  # fmt: skip
+            db.session.add(issue)
+            db.session.flush()
+            events = [IssueEvent(issue_id=issue.id, kind=IssueEventKind.CREATED, actor_id=lead.id,
+                                 created_at=created)]  # fmt: skip
+            if status is not ProblemStatus.OPEN:
+                events.append(IssueEvent(issue_id=issue.id, kind=IssueEventKind.STATUS_CHANGED,
+                                         actor_id=lead.id, detail=status.value,
+                                         created_at=created + timedelta(days=20)))  # fmt: skip
+            for number, (text, solution_status, note, endorsers) in enumerate(solutions):
+                when = created + timedelta(days=3 + number)
+                solution = Solution(
+                    issue_id=issue.id, text=text, status=solution_status, outcome_note=note,
+                    proposer_id=users[endorsers[0]].id if endorsers else lead.id,
+                    created_at=when, updated_at=when,
+                )  # fmt: skip
+                db.session.add(solution)
+                db.session.flush()
+                events.append(IssueEvent(issue_id=issue.id, kind=IssueEventKind.SOLUTION_PROPOSED,
+                                         actor_id=solution.proposer_id, solution_id=solution.id,
+                                         created_at=when))  # fmt: skip
+                for email in endorsers:
+                    db.session.add(Endorsement(solution_id=solution.id, user_id=users[email].id,
+                                               created_at=when + timedelta(days=1)))  # fmt: skip
+                    events.append(IssueEvent(issue_id=issue.id, kind=IssueEventKind.ENDORSED,
+                                             actor_id=users[email].id, solution_id=solution.id,
+                                             created_at=when + timedelta(days=1)))  # fmt: skip
+                if solution_status is not SolutionStatus.PROPOSED:
+                    events.append(IssueEvent(issue_id=issue.id,
+                                             kind=IssueEventKind.SOLUTION_STATUS_CHANGED,
+                                             actor_id=lead.id, solution_id=solution.id,
+                                             detail=solution_status.value,
+                                             created_at=when + timedelta(days=5)))  # fmt: skip
+            for action_title, owner, due_in_days, action_status in actions:
+                action = Action(
+                    group_id=group.id, title=action_title, owner_id=users[owner].id,
+                    due_date=today + timedelta(days=due_in_days), status=action_status,
+                    issue_id=issue.id, created_by_id=lead.id,
+                    completed_at=utcnow() if action_status is ActionStatus.DONE else None,
+                )  # fmt: skip
+                db.session.add(action)
+                db.session.flush()
+                events.append(IssueEvent(issue_id=issue.id, kind=IssueEventKind.ACTION_CREATED,
+                                         actor_id=lead.id, action_id=action.id,
+                                         created_at=created + timedelta(days=8)))  # fmt: skip
+                if action_status is ActionStatus.DONE:
+                    events.append(IssueEvent(issue_id=issue.id, kind=IssueEventKind.ACTION_DONE,
+                                             actor_id=users[owner].id, action_id=action.id))  # fmt: skip
+            db.session.add_all(events)
+    # The past AG UMA meeting discussed the guardianship problem.
+    uma = created_groups["ag-uma"]
+    past_meeting = db.session.scalar(
+        sa.select(Meeting)
+        .where(Meeting.group_id == uma.id, Meeting.starts_at < utcnow())
+        .order_by(Meeting.starts_at.desc())
+    )
+    guardianship = db.session.scalar(
+        sa.select(GroupIssue).where(GroupIssue.group_id == uma.id).order_by(GroupIssue.id)
+    )
+    if past_meeting is not None and guardianship is not None:
+        db.session.add(AgendaItem(meeting_id=past_meeting.id, position=0, title=guardianship.title,
+                                  duration_minutes=45, problem_id=guardianship.id,
+                                  outcome=AgendaOutcome.ACTION,
+                                  outcome_note="Gespräch mit dem Jugendamt vereinbaren."))  # fmt: skip
+        db.session.add(IssueEvent(issue_id=guardianship.id, kind=IssueEventKind.ON_AGENDA,
+                                  actor_id=users["member@example.org"].id,
+                                  meeting_id=past_meeting.id,
+                                  created_at=past_meeting.starts_at))  # fmt: skip
+    db.session.flush()

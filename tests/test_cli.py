@@ -186,3 +186,33 @@ def test_purge_guests_deletes_only_old_unconfirmed_guest_registrations(app, runn
     with app.app_context():
         left = set(db.session.scalars(sa.select(Registration.guest_email)))
     assert left == {"new@example.org", "ok@example.org"}
+
+
+def test_seed_demo_fills_the_groups_problem_trail(app, runner):
+    from coordination.actions.models import Action, ActionStatus
+    from coordination.groups.models import WorkingGroup
+    from coordination.problems.models import GroupIssue, Solution, SolutionStatus
+    from coordination.timeutil import local_today
+
+    runner.invoke(args=["seed-demo"])
+    with app.app_context():
+        uma = db.session.scalar(sa.select(WorkingGroup).where(WorkingGroup.slug == "ag-uma"))
+        statuses = set(
+            db.session.scalars(
+                sa.select(Solution.status)
+                .join(GroupIssue, GroupIssue.id == Solution.issue_id)
+                .where(GroupIssue.group_id == uma.id)
+            )
+        )
+        assert statuses == set(SolutionStatus)
+        overdue = db.session.scalar(
+            sa.select(sa.func.count(Action.id)).where(
+                Action.group_id == uma.id,
+                Action.status == ActionStatus.OPEN,
+                Action.due_date < local_today(),
+            )
+        )
+        assert overdue >= 1
+        titles = db.session.scalars(sa.select(GroupIssue.title)).all()
+        assert any("Vormund" in title for title in titles)
+        assert any("Schulplätze" in title for title in titles)
