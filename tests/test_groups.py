@@ -231,7 +231,7 @@ def test_list_never_shows_or_counts_a_confidential_group_to_outsiders(login, wor
     assert "AG UMA" not in page
     assert "/groups/ag-uma" not in page
     assert SECRET not in page
-    assert "1 working group" in page
+    assert "1 Arbeitsgruppe" in page  # the user's saved language (German) wins
 
 
 @pytest.mark.parametrize("role", ["group_member", "admin"])
@@ -239,7 +239,7 @@ def test_list_shows_the_confidential_group_to_its_members_and_admins(login, worl
     page = login(world.users[role]).get("/groups/", headers=EN).get_data(as_text=True)
     assert f'id="group-{world.secret_group.id}"' in page
     assert "group-confidential-badge" in page
-    assert "2 working groups" in page
+    assert "2 Arbeitsgruppen" in page
 
 
 def test_list_shows_member_counts_and_my_role(login, world):
