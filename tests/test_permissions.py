@@ -138,9 +138,10 @@ def test_role_route_matrix(app, users, login, objects, case: Case, role: str):
 
 def test_every_route_is_in_the_matrix(app):
     """A new route must be added to a matrix, so that nobody forgets to decide who may use it."""
+    from tests.test_group_permissions import CASES as GROUP_CASES
     from tests.test_meeting_permissions import CASES as MEETING_CASES
 
-    covered = {(case.endpoint, case.method) for case in [*CASES, *MEETING_CASES]}
+    covered = {(case.endpoint, case.method) for case in [*CASES, *MEETING_CASES, *GROUP_CASES]}
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":

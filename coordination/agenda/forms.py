@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, Regexp
 
 from coordination.forms import BaseForm, as_choices, strip_filter
 from coordination.meetings.models import AgendaOutcome
@@ -72,6 +72,19 @@ class MoveForm(BaseForm):
 
     direction = HiddenField(validators=[DataRequired(), AnyOf(["up", "down"])])
     position = IntegerField(validators=[Optional(), NumberRange(min=0, max=100_000)])
+
+
+class PullInForm(BaseForm):
+    """One click on a group meeting's agenda: add the group's open problems or open actions."""
+
+    what = HiddenField(validators=[DataRequired(), AnyOf(["problems", "actions"])])
+
+
+class ProposalForm(BaseForm):
+    """Add one thing the group's previous meeting left open (``kind`` and its id)."""
+
+    kind = HiddenField(validators=[DataRequired(), AnyOf(["item", "problem", "action"])])
+    ref = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9]{1,10}$")])
 
 
 class MinutesForm(BaseForm):

@@ -3,18 +3,29 @@
 Agenda positions are kept dense (0..n-1) and unique per meeting: every change takes the
 meeting's agenda lock, reads the items in order and renumbers them, so removals, concurrent
 edits and repeated submits cannot leave gaps or ties.
+
+Working-group meetings can pull in the group's open problems (one item per problem, linked by
+``problem_id``) and its open actions (one item per action, titled after it, whose notes link to
+the action), and are offered what the group's previous meeting left open. Pulling in and adding
+proposals are idempotent: what is on the agenda already is not added again.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import has_request_context, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
+from coordination.actions import services as actions
+from coordination.actions.models import Action, ActionStatus
 from coordination.audit import services as audit
 from coordination.auth.models import User
 from coordination.db import lock_for_update, utcnow
@@ -23,10 +34,15 @@ from coordination.meetings.models import (
     AgendaItem,
     AgendaOutcome,
     Meeting,
+    MeetingKind,
+    MeetingStatus,
     Minutes,
     MinutesStatus,
+    Visibility,
 )
 from coordination.meetings.permissions import can_manage_meeting, can_view_meeting
+from coordination.problems import services as problems
+from coordination.problems.models import GroupIssue, IssueEvent, IssueEventKind
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +53,14 @@ class OutcomeTooEarly(Exception):
 
 class ItemGone(Exception):
     """The item was removed (by another request) before this change could be made."""
+
+
+class NotAGroupMeeting(Exception):
+    """Problems and actions belong on the agendas of working-group meetings only."""
+
+
+class NoSuchProposal(LookupError):
+    """The proposal is not (or no longer) among what the previous meeting left open."""
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -268,6 +292,336 @@ def remove_item(item: AgendaItem, *, actor: User | None) -> None:
         meeting.id,
         actor.id if actor else "-",
     )
+
+
+# --- working-group meetings -----------------------------------------------------------------
+
+
+def is_group_meeting(meeting: Meeting) -> bool:
+    return meeting.kind is MeetingKind.GROUP and meeting.group_id is not None
+
+
+def offers_group_content(meeting: Meeting) -> bool:
+    """Whether the group's problems and actions may be copied onto this agenda.
+
+    Only for group meetings whose agenda the group's readers alone can see: a public meeting
+    shows its agenda to visitors, who may not read any group's content.
+    """
+    return is_group_meeting(meeting) and meeting.visibility is not Visibility.PUBLIC
+
+
+@dataclass(frozen=True)
+class NewItem:
+    title: str
+    notes: str = ""
+    duration_minutes: int | None = None
+    problem_id: int | None = None
+
+
+def _append(meeting: Meeting, items: list[AgendaItem], new: list[NewItem]) -> list[AgendaItem]:
+    """Append ``new`` after ``items`` (the locked, renumbered agenda)."""
+    added = []
+    for offset, spec in enumerate(new):
+        item = AgendaItem(
+            meeting_id=meeting.id,
+            position=len(items) + offset,
+            title=spec.title.strip()[:200],
+            notes=spec.notes,
+            duration_minutes=spec.duration_minutes,
+            problem_id=spec.problem_id,
+        )
+        db.session.add(item)
+        added.append(item)
+    db.session.flush()
+    return added
+
+
+def _mark_on_agenda(meeting: Meeting, issues: list[GroupIssue], actor: User | None) -> None:
+    """Put "on the agenda of <meeting>" on each problem's timeline (once per meeting)."""
+    if not issues:
+        return
+    marked = set(
+        db.session.scalars(
+            sa.select(IssueEvent.issue_id).where(
+                IssueEvent.issue_id.in_([issue.id for issue in issues]),
+                IssueEvent.kind == IssueEventKind.ON_AGENDA,
+                IssueEvent.meeting_id == meeting.id,
+            )
+        )
+    )
+    for issue in issues:
+        if issue.id not in marked:
+            problems.record_event(issue, IssueEventKind.ON_AGENDA, actor=actor, meeting=meeting)
+
+
+def _action_path(action: Action) -> str:
+    if has_request_context():
+        return url_for("actions.detail", action_id=action.id)
+    return f"/actions/{action.id}"
+
+
+_ACTION_LINK = re.compile(r"/actions/([0-9]{1,10})\)")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+
+
+def _escape_markdown(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def action_item_notes(action: Action, today: date) -> str:
+    """Notes of an agenda item for an action: owner, due date, overdue, a link to the action.
+
+    The link also tells later pull-ins that the action is on this agenda already.
+    """
+    owner = action.owner.name if action.owner is not None else _("nobody")
+    parts = [_("Owner: %(name)s", name=_escape_markdown(owner))]
+    if action.due_date is not None:
+        parts.append(_("due %(date)s", date=format_date(action.due_date, "medium")))
+        if action.is_overdue(today):
+            parts.append("**" + _("Overdue") + "**")
+    return " · ".join(parts) + f"\n\n[{_('Open the action')}]({_action_path(action)})"
+
+
+def _action_ids_in(items: list[AgendaItem]) -> set[int]:
+    return {int(found) for item in items for found in _ACTION_LINK.findall(item.notes or "")}
+
+
+def _is_on_agenda(action: Action, items: list[AgendaItem]) -> bool:
+    return action.id in _action_ids_in(items) or any(item.title == action.title for item in items)
+
+
+def pull_in_problems(meeting: Meeting, *, actor: User | None) -> list[AgendaItem]:
+    """Append the group's open and in-progress problems that are not on the agenda yet.
+
+    Most pressing first; each problem's timeline notes the meeting. Returns the new items.
+    """
+    if not is_group_meeting(meeting):
+        raise NotAGroupMeeting(meeting.id)
+    items = _lock_agenda(meeting)
+    present = {item.problem_id for item in items if item.problem_id is not None}
+    missing = [issue for issue in problems.open_problems(meeting.group) if issue.id not in present]
+    added = _append(meeting, items, [NewItem(title=i.title, problem_id=i.id) for i in missing])
+    _mark_on_agenda(meeting, missing, actor)
+    log.info(
+        "%d problems pulled into meeting %s by user %s",
+        len(added),
+        meeting.id,
+        actor.id if actor else "-",
+    )
+    return added
+
+
+def pull_in_actions(meeting: Meeting, *, actor: User | None, today: date) -> list[AgendaItem]:
+    """Append one item per open action of the group (overdue first) not on the agenda yet."""
+    if not is_group_meeting(meeting):
+        raise NotAGroupMeeting(meeting.id)
+    items = _lock_agenda(meeting)
+    missing = [
+        action
+        for action in actions.group_open_actions(meeting.group, today)
+        if not _is_on_agenda(action, items)
+    ]
+    added = _append(
+        meeting,
+        items,
+        [NewItem(title=a.title, notes=action_item_notes(a, today)) for a in missing],
+    )
+    log.info(
+        "%d actions pulled into meeting %s by user %s",
+        len(added),
+        meeting.id,
+        actor.id if actor else "-",
+    )
+    return added
+
+
+def previous_meeting(meeting: Meeting) -> Meeting | None:
+    """The group's latest meeting before this one (cancelled meetings did not take place)."""
+    if not is_group_meeting(meeting):
+        return None
+    return db.session.scalar(
+        sa.select(Meeting)
+        .where(
+            Meeting.group_id == meeting.group_id,
+            Meeting.kind == MeetingKind.GROUP,
+            Meeting.status == MeetingStatus.SCHEDULED,
+            Meeting.starts_at < meeting.starts_at,
+            Meeting.id != meeting.id,
+        )
+        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Something the previous meeting left open, offered for this meeting's agenda."""
+
+    #: ``"item"`` (an item without outcome), ``"problem"`` (still open) or ``"action"``
+    #: (agreed there or on its agenda, still open).
+    kind: str
+    ref: int
+    title: str
+    on_agenda: bool
+    item: AgendaItem | None = None
+    problem: GroupIssue | None = None
+    action: Action | None = None
+
+
+@dataclass(frozen=True)
+class Proposals:
+    previous: Meeting | None
+    entries: list[Proposal]
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    @property
+    def pending(self) -> list[Proposal]:
+        return [entry for entry in self.entries if not entry.on_agenda]
+
+
+def proposals_for(meeting: Meeting, items: list[AgendaItem] | None = None) -> Proposals:
+    """What the group's previous meeting left open, each marked if it is on this agenda.
+
+    At most four queries: the previous meeting, its items, their open problems, open actions.
+    """
+    previous = previous_meeting(meeting)
+    if previous is None:
+        return Proposals(previous=None, entries=[])
+    current = agenda_items(meeting) if items is None else items
+    titles = {item.title for item in current}
+    current_problems = {item.problem_id for item in current if item.problem_id is not None}
+    old_items = agenda_items(previous)
+    listed_actions = _action_ids_in(old_items)
+    entries = [
+        Proposal(
+            kind="item", ref=item.id, title=item.title, on_agenda=item.title in titles, item=item
+        )
+        for item in old_items
+        if item.outcome is None and item.problem_id is None and not _action_ids_in([item])
+    ]
+    old_problems = {item.problem_id for item in old_items if item.problem_id is not None}
+    if old_problems:
+        still_open = db.session.scalars(
+            sa.select(GroupIssue)
+            .where(
+                GroupIssue.id.in_(old_problems),
+                GroupIssue.group_id == meeting.group_id,
+                GroupIssue.status.in_(problems.ACTIVE_STATUSES),
+            )
+            .order_by(problems.priority_rank(), GroupIssue.created_at, GroupIssue.id)
+        )
+        entries += [
+            Proposal(
+                kind="problem",
+                ref=issue.id,
+                title=issue.title,
+                on_agenda=issue.id in current_problems,
+                problem=issue,
+            )
+            for issue in still_open
+        ]
+    open_actions = db.session.scalars(
+        sa.select(Action)
+        .options(joinedload(Action.owner))
+        .where(
+            sa.or_(Action.meeting_id == previous.id, Action.id.in_(listed_actions)),
+            Action.group_id == meeting.group_id,
+            Action.status == ActionStatus.OPEN,
+        )
+        .order_by(Action.due_date.is_(None), Action.due_date, Action.id)
+    ).unique()
+    entries += [
+        Proposal(
+            kind="action",
+            ref=action.id,
+            title=action.title,
+            on_agenda=_is_on_agenda(action, current),
+            action=action,
+        )
+        for action in open_actions
+    ]
+    return Proposals(previous=previous, entries=entries)
+
+
+def add_proposal(
+    meeting: Meeting, kind: str, ref: int, *, actor: User | None, today: date
+) -> AgendaItem | None:
+    """Add one proposal to the agenda; ``None`` if it is there already (a repeated click).
+
+    Raises :class:`NoSuchProposal` for anything the previous meeting did not leave open.
+    """
+    proposal = next(
+        (p for p in proposals_for(meeting).entries if p.kind == kind and p.ref == ref), None
+    )
+    if proposal is None:
+        raise NoSuchProposal(f"{kind}:{ref}")
+    items = _lock_agenda(meeting)
+    if proposal.problem is not None:
+        if any(item.problem_id == proposal.problem.id for item in items):
+            return None
+        new = NewItem(title=proposal.problem.title, problem_id=proposal.problem.id)
+    elif proposal.action is not None:
+        if _is_on_agenda(proposal.action, items):
+            return None
+        new = NewItem(title=proposal.action.title, notes=action_item_notes(proposal.action, today))
+    elif proposal.item is not None:
+        old = proposal.item
+        if any(item.title == old.title for item in items):
+            return None
+        new = NewItem(title=old.title, notes=old.notes, duration_minutes=old.duration_minutes)
+    else:  # pragma: no cover - every proposal carries its object
+        raise NoSuchProposal(f"{kind}:{ref}")
+    (item,) = _append(meeting, items, [new])
+    if proposal.problem is not None:
+        _mark_on_agenda(meeting, [proposal.problem], actor)
+    log.info(
+        "proposal %s:%s added to meeting %s by user %s",
+        kind,
+        ref,
+        meeting.id,
+        actor.id if actor else "-",
+    )
+    return item
+
+
+def record_agreed_action(
+    item: AgendaItem,
+    *,
+    title: str,
+    owner: User,
+    due_date: date | None,
+    actor: User,
+) -> Action:
+    """An action agreed under ``item``: linked to the meeting, the item and the item's problem.
+
+    The item's outcome becomes "action agreed" unless another outcome is recorded already.
+    Raises :class:`NotAGroupMeeting`, :class:`OutcomeTooEarly`, or
+    :class:`coordination.actions.services.OwnerNotMember`.
+    """
+    meeting = item.meeting
+    if not is_group_meeting(meeting):
+        raise NotAGroupMeeting(meeting.id)
+    if not can_record_outcomes(meeting):
+        raise OutcomeTooEarly(meeting.id)
+    issue = item.problem
+    if issue is not None and issue.group_id != meeting.group_id:
+        issue = None
+    action = actions.create_action(
+        meeting.group,
+        title=title,
+        owner=owner,
+        actor=actor,
+        due_date=due_date,
+        issue=issue,
+        meeting=meeting,
+        agenda_item=item,
+    )
+    if item.outcome is None:
+        item.outcome = AgendaOutcome.ACTION
+        db.session.flush()
+    return action
 
 
 # --- minutes --------------------------------------------------------------------------------

@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from coordination import MAX_ID
+from coordination.actions import services as actions
+from coordination.actions.forms import OutcomeActionForm
 from coordination.agenda import services
 from coordination.agenda.forms import (
     AgendaItemForm,
     MinutesForm,
     MoveForm,
     NewAgendaItemForm,
+    ProposalForm,
+    PullInForm,
     outcome_labels,
 )
+from coordination.auth.models import User
 from coordination.extensions import db
+from coordination.groups.models import WorkingGroup
+from coordination.groups.permissions import can_view_group
 from coordination.meetings.models import AgendaItem, AgendaOutcome, Meeting, Minutes
 from coordination.meetings.permissions import can_manage_meeting, can_view_meeting
 
 bp = Blueprint("agenda", __name__, url_prefix="/meetings")
+
+_ID = re.compile(r"^[0-9]{1,10}$")
 
 
 # --- template globals for the meeting page's partials ---------------------------------------
@@ -78,14 +90,36 @@ def _agenda_page(meeting: Meeting, item: AgendaItem | None = None, **args: str) 
     return url_for("agenda.edit_agenda", meeting_id=meeting.id, _anchor=anchor, **args)
 
 
+def _readable_group_of(meeting: Meeting) -> WorkingGroup | None:
+    """The meeting's working group if it is a group meeting the current user may read."""
+    if not services.is_group_meeting(meeting) or meeting.group is None:
+        return None
+    return meeting.group if can_view_group(current_user, meeting.group) else None
+
+
+def _group_tools(meeting: Meeting, items: list[AgendaItem]) -> dict[str, Any] | None:
+    """Pull-in buttons and proposals from the previous meeting, for group meetings."""
+    group = _readable_group_of(meeting)
+    if group is None:
+        return None
+    allowed = services.offers_group_content(meeting)
+    return {
+        "group": group,
+        "allowed": allowed,
+        "proposals": services.proposals_for(meeting, items) if allowed else None,
+    }
+
+
 def _render_agenda(meeting: Meeting, form: NewAgendaItemForm) -> str:
+    agenda = services.agenda_for(meeting)
     return render_template(
         "agenda/edit.html",
         meeting=meeting,
-        agenda=services.agenda_for(meeting),
+        agenda=agenda,
         form=form,
         outcomes=outcome_labels(),
         with_outcomes=services.can_record_outcomes(meeting),
+        group_tools=_group_tools(meeting, [entry.item for entry in agenda.entries]),
     )
 
 
@@ -151,8 +185,48 @@ def edit_item(meeting_id: int, item_id: int) -> ResponseReturnValue:
         db.session.commit()
         flash(_("Saved “%(title)s”.", title=item.title), "success")
         return redirect(_agenda_page(meeting, item), 303)
+    return _render_item_page(meeting, item, form, with_outcome=with_outcome)
+
+
+def _action_form(
+    meeting: Meeting, item: AgendaItem, formdata: Any = None
+) -> OutcomeActionForm | None:
+    """The "action agreed" form of an item, for group meetings that have started."""
+    group = _readable_group_of(meeting)
+    if group is None or not services.can_record_outcomes(meeting):
+        return None
+    form = OutcomeActionForm(formdata=formdata, prefix="action")
+    members = actions.member_choices(group)
+    if any(user_id == current_user.id for user_id, _name in members):
+        form.set_owner_choices(members)
+        if formdata is None:
+            form.owner.data = str(current_user.id)
+    else:
+        form.set_owner_choices([("", _("Choose a member")), *members])
+    return form
+
+
+def _render_item_page(
+    meeting: Meeting,
+    item: AgendaItem,
+    form: AgendaItemForm,
+    *,
+    with_outcome: bool,
+    action_form: OutcomeActionForm | None = None,
+) -> ResponseReturnValue:
+    if action_form is None:
+        action_form = _action_form(meeting, item)
+    group = _readable_group_of(meeting)
     return render_template(
-        "agenda/item_form.html", meeting=meeting, item=item, form=form, with_outcome=with_outcome
+        "agenda/item_form.html",
+        meeting=meeting,
+        item=item,
+        form=form,
+        with_outcome=with_outcome,
+        action_form=action_form,
+        agreed_actions=actions.actions_for_agenda_item(item) if group is not None else [],
+        item_group=group,
+        today=actions.today(),
     )
 
 
@@ -190,6 +264,130 @@ def delete_item(meeting_id: int, item_id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(_("Removed “%(title)s” from the agenda.", title=title), "success")
     return redirect(_agenda_page(meeting), 303)
+
+
+# --- working-group meetings: problems, actions, the previous meeting ---------------------------
+
+
+def _group_meeting_for_content(meeting_id: int) -> Meeting:
+    """A managed group meeting whose agenda may take the group's content (404/403 otherwise)."""
+    meeting = _managed_meeting(meeting_id)
+    if _readable_group_of(meeting) is None:
+        abort(404)
+    if not services.offers_group_content(meeting):
+        abort(403)  # a public agenda: visitors would read the group's problems and actions
+    return meeting
+
+
+@bp.route("/<int:meeting_id>/agenda/pull-in", methods=["POST"])
+@login_required
+def pull_in(meeting_id: int) -> ResponseReturnValue:
+    """Append the group's open problems (``what=problems``) or open actions (``what=actions``)."""
+    meeting = _group_meeting_for_content(meeting_id)
+    form = PullInForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if form.what.data == "problems":
+        added = services.pull_in_problems(meeting, actor=current_user)
+        message = ngettext(
+            "Added %(num)d open problem to the agenda.",
+            "Added %(num)d open problems to the agenda.",
+            len(added),
+        )
+        nothing = _("All open problems of the group are on the agenda already.")
+    else:
+        added = services.pull_in_actions(meeting, actor=current_user, today=actions.today())
+        message = ngettext(
+            "Added %(num)d open action to the agenda.",
+            "Added %(num)d open actions to the agenda.",
+            len(added),
+        )
+        nothing = _("All open actions of the group are on the agenda already.")
+    db.session.commit()
+    if added:
+        flash(message, "success")
+    else:
+        flash(nothing, "info")
+    return redirect(_agenda_page(meeting, added[0] if added else None), 303)
+
+
+@bp.route("/<int:meeting_id>/agenda/propose", methods=["POST"])
+@login_required
+def add_proposal(meeting_id: int) -> ResponseReturnValue:
+    """Add one thing the previous meeting left open (``kind=item|problem|action``, ``ref=<id>``)."""
+    meeting = _group_meeting_for_content(meeting_id)
+    form = ProposalForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        item = services.add_proposal(
+            meeting,
+            form.kind.data,
+            int(form.ref.data),
+            actor=current_user,
+            today=actions.today(),
+        )
+    except services.NoSuchProposal:
+        abort(404)
+    db.session.commit()
+    if item is not None:
+        flash(_("Added “%(title)s” to the agenda.", title=item.title), "success")
+    if item is None:  # on the agenda already (a repeated click)
+        return redirect(
+            url_for("agenda.edit_agenda", meeting_id=meeting.id, _anchor="proposals"), 303
+        )
+    return redirect(_agenda_page(meeting, item), 303)
+
+
+@bp.route("/<int:meeting_id>/agenda/<int:item_id>/action", methods=["POST"])
+@login_required
+def agree_action(meeting_id: int, item_id: int) -> ResponseReturnValue:
+    """Record an action agreed under an agenda item of a group meeting that has started."""
+    meeting = _managed_meeting(meeting_id)
+    item = _item_of(meeting, item_id)
+    if _readable_group_of(meeting) is None:
+        abort(404)
+    if not services.can_record_outcomes(meeting):
+        abort(409)
+    action_form = _action_form(meeting, item, formdata=request.form)
+    if action_form is None:  # pragma: no cover - checked above
+        abort(404)
+    if action_form.validate_on_submit():
+        owner = _user(action_form.owner.data)
+        try:
+            if owner is None:
+                raise actions.OwnerNotMember(action_form.owner.data)
+            action = services.record_agreed_action(
+                item,
+                title=action_form.title.data,
+                owner=owner,
+                due_date=action_form.due_date.data,
+                actor=current_user,
+            )
+        except actions.OwnerNotMember:
+            action_form.owner.errors = [_("The owner must be a member of the group.")]
+        else:
+            db.session.commit()
+            flash(_("Action “%(title)s” recorded.", title=action.title), "success")
+            return redirect(
+                url_for(
+                    "agenda.edit_item",
+                    meeting_id=meeting.id,
+                    item_id=item.id,
+                    _anchor="agreed-actions",
+                ),
+                303,
+            )
+    item_form = AgendaItemForm(formdata=None, obj=item, with_outcome=True)
+    item_form.outcome.data = item.outcome.value if item.outcome else ""
+    return _render_item_page(meeting, item, item_form, with_outcome=True, action_form=action_form)
+
+
+def _user(value: str | None) -> User | None:
+    """The account a form's owner field names, or ``None`` for anything that is not an id."""
+    if not value or not _ID.match(value) or int(value) > MAX_ID:
+        return None
+    return db.session.get(User, int(value))
 
 
 # --- minutes --------------------------------------------------------------------------------
