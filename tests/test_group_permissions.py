@@ -7,7 +7,6 @@ may contribute but not lead (403); the lead and admins may do everything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -25,24 +24,8 @@ from coordination.groups.models import (
 )
 from coordination.meetings.models import AgendaItem, Visibility
 from coordination.problems.models import GroupIssue, Solution
-
-ROLES = ("anonymous", "member", "group_member", "group_lead", "moderator", "admin")
-LOGIN = "login"
-
-
-@dataclass(frozen=True)
-class Case:
-    endpoint: str
-    method: str
-    path: str
-    expect: dict[str, int | str]
-    data: dict[str, str] | None = None
-
-
-def _roles(anonymous, member, group_member, group_lead, moderator, admin) -> dict[str, int | str]:
-    return dict(
-        zip(ROLES, (anonymous, member, group_member, group_lead, moderator, admin), strict=True)
-    )
+from tests.matrix import LOGIN, ROLES, Case, check
+from tests.matrix import roles as _roles
 
 
 def _readers(code: int) -> dict[str, int | str]:
@@ -187,15 +170,7 @@ def objects(app, people, make_group, make_meeting):
 @pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.method} {case.endpoint}")
 def test_group_route_matrix(app, login, people, objects, case: Case, role: str):
     client = app.test_client() if role == "anonymous" else login(people[role])
-    path = case.path.format(**objects)
-    data = {key: value.format(**objects) for key, value in (case.data or {}).items()}
-    response = client.open(path, method=case.method, data=data)
-    expected = case.expect[role]
-    if expected == LOGIN:
-        assert response.status_code == 302
-        assert response.headers["Location"].startswith("/auth/login?next=")
-    else:
-        assert response.status_code == expected
+    check(client, case, role, objects)
 
 
 @pytest.mark.parametrize("role", ["member", "moderator"])

@@ -7,7 +7,6 @@ and admins: everyone else gets 404, as if the meeting did not exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -19,24 +18,8 @@ from coordination.extensions import db
 from coordination.groups.models import Confidentiality, GroupRole
 from coordination.meetings.models import AgendaItem, MeetingSeries, Minutes, Visibility
 from coordination.registrations.models import Registration, RegistrationStatus
-
-ROLES = ("anonymous", "member", "group_member", "group_lead", "moderator", "admin")
-LOGIN = "login"
-
-
-@dataclass(frozen=True)
-class Case:
-    endpoint: str
-    method: str
-    path: str
-    expect: dict[str, int | str]
-    data: dict[str, str] | None = None
-
-
-def _roles(anonymous, member, group_member, group_lead, moderator, admin) -> dict[str, int | str]:
-    return dict(
-        zip(ROLES, (anonymous, member, group_member, group_lead, moderator, admin), strict=True)
-    )
+from tests.matrix import LOGIN, ROLES, Case, check
+from tests.matrix import roles as _roles
 
 
 def _everyone(code: int) -> dict[str, int | str]:
@@ -198,14 +181,7 @@ def objects(app, people, make_group, make_meeting):
 @pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.method} {case.endpoint}")
 def test_meeting_route_matrix(app, login, people, objects, case: Case, role: str):
     client = app.test_client() if role == "anonymous" else login(people[role])
-    path = case.path.format(**objects)
-    response = client.open(path, method=case.method, data=case.data or {})
-    expected = case.expect[role]
-    if expected == LOGIN:
-        assert response.status_code == 302
-        assert response.headers["Location"].startswith("/auth/login?next=")
-    else:
-        assert response.status_code == expected
+    check(client, case, role, objects)
 
 
 def test_confidential_meeting_is_absent_from_outsiders_lists(app, login, people, objects):
