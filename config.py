@@ -86,6 +86,10 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
     RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "5 per 15 minutes;20 per day")
     TOKEN_RATE_LIMIT = os.environ.get("TOKEN_RATE_LIMIT", "20 per minute")
+    #: Unknown or revoked personal-feed tokens per client address; valid ones are never limited.
+    FEED_TOKEN_RATE_LIMIT = os.environ.get("FEED_TOKEN_RATE_LIMIT", "30 per 10 minutes")
+    #: Built feeds kept per worker process, keyed by feed and ETag.
+    CALENDAR_CACHE_ENTRIES = _env_int("CALENDAR_CACHE_ENTRIES", 256)
 
     INVITATION_TTL = timedelta(days=_env_int("INVITATION_TTL_DAYS", 7))
     PASSWORD_RESET_TTL = timedelta(hours=2)

@@ -65,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from coordination.agenda.views import bp as agenda_bp
     from coordination.attendance.views import bp as attendance_bp
     from coordination.auth.views import account_bp, auth_bp, setup_bp
+    from coordination.calendar.views import bp as calendar_bp
     from coordination.groups.views import bp as groups_bp
     from coordination.main.views import bp as main_bp
     from coordination.meetings.views import bp as meetings_bp
@@ -87,6 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         groups_bp,
         problems_bp,
         actions_bp,
+        calendar_bp,
         ops_bp,
     ):
         app.register_blueprint(blueprint)

@@ -4,6 +4,7 @@ from coordination.actions.models import Action
 from coordination.attendance.models import Attendance
 from coordination.audit.models import AuditEvent
 from coordination.auth.models import Invitation, PasswordReset, User, UserSession
+from coordination.calendar.models import CalendarRevision, CalendarToken
 from coordination.groups.models import GroupMembership, JoinRequest, WorkingGroup
 from coordination.mail.models import OutboxMessage
 from coordination.meetings.models import AgendaItem, Meeting, MeetingSeries, Minutes
@@ -16,6 +17,8 @@ __all__ = [
     "AgendaItem",
     "Attendance",
     "AuditEvent",
+    "CalendarRevision",
+    "CalendarToken",
     "Endorsement",
     "GroupIssue",
     "GroupMembership",

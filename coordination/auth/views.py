@@ -28,6 +28,8 @@ from coordination.auth.forms import (
     SetupForm,
 )
 from coordination.auth.models import Locale, UserSession
+from coordination.calendar import services as calendar
+from coordination.calendar.forms import TokenForm
 from coordination.extensions import db, limiter
 from coordination.forms import as_choices
 from coordination.organizations.services import organization_choices, organizations_by_ids
@@ -196,7 +198,7 @@ def profile() -> ResponseReturnValue:
         db.session.commit()
         flash(_("Your profile has been saved."), "success")
         return redirect(url_for("account.profile"), 303)
-    return _render_account(form, PasswordChangeForm(formdata=None))
+    return render_account(form, PasswordChangeForm(formdata=None))
 
 
 @account_bp.route("/password", methods=["POST"])
@@ -212,11 +214,7 @@ def change_password() -> ResponseReturnValue:
             flash(_("Your password has been changed. All other sessions were ended."), "success")
             return redirect(url_for("account.profile"), 303)
         password_form.current_password.errors = [_("This is not your current password.")]
-    profile_form = ProfileForm(formdata=None, obj=user)
-    profile_form.organizations.choices = as_choices(organization_choices())
-    profile_form.locale.data = user.locale.value
-    profile_form.organizations.data = [org.id for org in user.organizations]
-    return _render_account(profile_form, password_form), 400
+    return render_account(password_form=password_form), 400
 
 
 @account_bp.route("/sessions/end-others", methods=["POST"])
@@ -229,13 +227,26 @@ def end_other_sessions() -> ResponseReturnValue:
     return redirect(url_for("account.profile"), 303)
 
 
-def _render_account(form: ProfileForm, password_form: PasswordChangeForm) -> str:
+def render_account(
+    form: ProfileForm | None = None,
+    password_form: PasswordChangeForm | None = None,
+    token_form: TokenForm | None = None,
+) -> str:
+    """The account page; the forms passed in keep what was submitted and their errors."""
     user = current_user._get_current_object()
+    if form is None:
+        form = ProfileForm(formdata=None, obj=user)
+        form.organizations.choices = as_choices(organization_choices())
+        form.locale.data = user.locale.value
+        form.organizations.data = [org.id for org in user.organizations]
     sessions: list[UserSession] = services.active_sessions(user)
     return render_template(
         "account/profile.html",
         form=form,
-        password_form=password_form,
+        password_form=password_form or PasswordChangeForm(formdata=None),
         sessions=sessions,
         is_current_session=services.is_current_session,
+        token_form=token_form or TokenForm(formdata=None),
+        calendar_tokens=calendar.tokens_of(user),
+        new_feed=calendar.new_token_links(),
     )

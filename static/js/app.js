@@ -30,3 +30,27 @@ if (navToggle) {
   sync();
   wide.addEventListener("change", sync);
 }
+
+// Copy buttons beside read-only addresses (calendar feeds). Without JavaScript the buttons stay
+// hidden and the address can be selected by hand; a click into the field selects it all.
+document.querySelectorAll("button.copy-button[data-copy-target]").forEach((button) => {
+  const field = document.getElementById(button.dataset.copyTarget);
+  if (!field) return;
+  button.hidden = false;
+  const label = button.textContent;
+  button.addEventListener("click", async () => {
+    field.select();
+    try {
+      await navigator.clipboard.writeText(field.value);
+    } catch {
+      document.execCommand("copy");
+    }
+    button.textContent = button.dataset.copiedLabel || label;
+    window.setTimeout(() => {
+      button.textContent = label;
+    }, 2000);
+  });
+});
+document.querySelectorAll(".feed-url input[readonly]").forEach((field) => {
+  field.addEventListener("focus", () => field.select());
+});
