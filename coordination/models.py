@@ -10,6 +10,14 @@ from coordination.mail.models import OutboxMessage
 from coordination.meetings.models import AgendaItem, Meeting, MeetingSeries, Minutes
 from coordination.organizations.models import Organization, organization_member
 from coordination.problems.models import Endorsement, GroupIssue, IssueEvent, Solution
+from coordination.projects.models import (
+    Milestone,
+    Project,
+    ProjectEvent,
+    ProjectPartner,
+    project_group,
+    project_meeting,
+)
 from coordination.registrations.models import Registration
 
 __all__ = [
@@ -27,14 +35,20 @@ __all__ = [
     "JoinRequest",
     "Meeting",
     "MeetingSeries",
+    "Milestone",
     "Minutes",
     "OutboxMessage",
     "Organization",
     "PasswordReset",
+    "Project",
+    "ProjectEvent",
+    "ProjectPartner",
     "Registration",
     "Solution",
     "User",
     "UserSession",
     "WorkingGroup",
     "organization_member",
+    "project_group",
+    "project_meeting",
 ]

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from coordination.auth.models import User
     from coordination.groups.models import WorkingGroup
     from coordination.problems.models import GroupIssue
+    from coordination.projects.models import Project
 
 
 class MeetingKind(enum.StrEnum):
@@ -220,8 +221,14 @@ class AgendaItem(TimestampMixin, db.Model):
         sa.ForeignKey("group_issue.id", ondelete="SET NULL"), index=True
     )
 
+    #: The shared project this item reports on or discusses.
+    project_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("project.id", ondelete="SET NULL"), index=True
+    )
+
     meeting: Mapped[Meeting] = relationship(back_populates="agenda_items")
     problem: Mapped[GroupIssue | None] = relationship()
+    project: Mapped[Project | None] = relationship()
 
     __table_args__ = (
         sa.CheckConstraint(
