@@ -90,6 +90,9 @@ class Config:
     FEED_TOKEN_RATE_LIMIT = os.environ.get("FEED_TOKEN_RATE_LIMIT", "30 per 10 minutes")
     #: Built feeds kept per worker process, keyed by feed and ETag.
     CALENDAR_CACHE_ENTRIES = _env_int("CALENDAR_CACHE_ENTRIES", 256)
+    #: Seconds a worker process keeps the feeds' revision number before asking the database again
+    #: (its own changes are seen at once; other processes' after at most this long).
+    CALENDAR_REVISION_TTL = float(os.environ.get("CALENDAR_REVISION_TTL", "1.0"))
 
     INVITATION_TTL = timedelta(days=_env_int("INVITATION_TTL_DAYS", 7))
     PASSWORD_RESET_TTL = timedelta(hours=2)

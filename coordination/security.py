@@ -60,7 +60,9 @@ def _set_security_headers(response: Response) -> Response:
         g.get("no_referrer") or (user is not None and user.is_authenticated)
     ):
         headers.setdefault("Cache-Control", "private, no-store")
-        headers.add("Vary", "Cookie")
+        # A response marked public (the public calendar feeds) is the same for every cookie.
+        if "public" not in headers["Cache-Control"]:
+            headers.add("Vary", "Cookie")
     return response
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from coordination.audit.models import AuditEvent
 from coordination.auth.models import Invitation, User
+from coordination.calendar.models import CalendarToken
 from coordination.extensions import db
 from coordination.mail.models import OutboxMessage
 from coordination.organizations.models import Organization
@@ -98,6 +99,7 @@ FORMS = [
         {"role": "member", "is_active": "y", "organizations": []},
         ["role", "organizations"],
     ),
+    FormCase("calendar feed", "member", "/calendar/tokens", {"label": "Handy"}, ["label"]),
 ]
 
 
@@ -105,7 +107,7 @@ def _row_counts(app) -> dict[str, int]:
     with app.app_context():
         return {
             model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-            for model in (User, Organization, Invitation, OutboxMessage, AuditEvent)
+            for model in (User, Organization, Invitation, OutboxMessage, AuditEvent, CalendarToken)
         }
 
 
@@ -184,6 +186,12 @@ def test_unicode_is_kept_intact(app, users, login):
         "/organizations/" + "x" * 5000,
         "/auth/invite/" + "x" * 5000,
         "/auth/reset/%00",
+        "/calendar/personal/%00.ics",
+        "/calendar/personal/" + "x" * 5000 + ".ics",
+        "/calendar/groups/%00.ics",
+        "/calendar/groups/" + "x" * 5000 + ".ics",
+        "/calendar/?x=%00",
+        "/meetings/" + HUGE_ID + ".ics",
     ],
 )
 def test_odd_urls_answer_4xx_or_200(users, login, path):

@@ -86,6 +86,10 @@ class PageProblems:
             self.console_errors.append(f"{message.text} ({message.location.get('url')})")
 
     def _on_request_failed(self, request: Request) -> None:
+        # The favicon is fetched in the background; a click that navigates away first cancels it
+        # (net::ERR_ABORTED). That is the browser's choice, not a failed request of ours.
+        if request.url.endswith("/favicon.svg") and "ERR_ABORTED" in (request.failure or ""):
+            return
         self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
 
     def _on_response(self, response: Response) -> None:

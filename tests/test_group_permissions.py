@@ -32,6 +32,11 @@ def _readers(code: int) -> dict[str, int | str]:
     return _roles(LOGIN, 404, code, code, 404, code)
 
 
+def _readers_404(code: int) -> dict[str, int | str]:
+    """Like :func:`_readers`, for pages visitors may open too (public meetings): 404, no login."""
+    return _roles(404, 404, code, code, 404, code)
+
+
 def _leads(code: int) -> dict[str, int | str]:
     return _roles(LOGIN, 404, 403, code, 404, code)
 
@@ -44,6 +49,10 @@ CASES = [
     Case("groups.create", "GET", "/groups/new", _roles(LOGIN, 403, 403, 403, 200, 200)),
     Case("groups.create", "POST", "/groups/new", _roles(LOGIN, 403, 403, 403, 200, 200), {}),
     Case("groups.detail", "GET", G, _readers(200)),
+    # A confidential group has no feed, not even for its members (they use personal feeds),
+    # and its meetings' downloads exist only for those who may read the group.
+    Case("calendar.group_feed", "GET", "/calendar/groups/{slug}.ics", _roles(*[404] * 6)),
+    Case("calendar.meeting_download", "GET", "/meetings/{meeting}.ics", _readers_404(200)),
     Case("groups.edit", "GET", G + "/edit", _leads(200)),
     Case("groups.edit", "POST", G + "/edit", _leads(200), {}),
     Case("groups.audit", "GET", G + "/audit", _leads(200)),

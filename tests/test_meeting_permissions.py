@@ -52,6 +52,7 @@ M = "/meetings/{meeting}"
 CASES = [
     Case("meetings.index", "GET", "/meetings/", _everyone(200)),
     Case("meetings.detail", "GET", M, _viewers(200)),
+    Case("calendar.meeting_download", "GET", M + ".ics", _viewers(200)),
     Case("meetings.create", "GET", "/meetings/new", _schedulers(200)),
     Case("meetings.create", "POST", "/meetings/new", _schedulers(200), {}),
     Case("meetings.create_series", "GET", "/meetings/series/new", _schedulers(200)),

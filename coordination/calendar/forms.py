@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField, SubmitField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, Length
 
 from coordination.forms import BaseForm, strip_filter
 
@@ -14,7 +14,7 @@ class TokenForm(BaseForm):
 
     label = StringField(
         _l("Name of the feed"),
-        validators=[InputRequired(), Length(max=80)],
+        validators=[DataRequired(), Length(max=80)],
         filters=[strip_filter],
         description=_l(
             "For example “Phone” or “Outlook at work”, so you know later which to revoke."

@@ -143,9 +143,7 @@ class Meeting(TimestampMixin, db.Model):
     #: Whether a public meeting shows its online link to visitors and in the public feed.
     is_online_url_public: Mapped[bool] = mapped_column(default=False)
     description: Mapped[str] = mapped_column(sa.Text, default="")
-    visibility: Mapped[Visibility] = mapped_column(
-        str_enum(Visibility), default=Visibility.NETWORK, index=True
-    )
+    visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility), default=Visibility.NETWORK)
     status: Mapped[MeetingStatus] = mapped_column(
         str_enum(MeetingStatus), default=MeetingStatus.SCHEDULED
     )
@@ -188,6 +186,8 @@ class Meeting(TimestampMixin, db.Model):
         sa.CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
         sa.UniqueConstraint("series_id", "series_slot", name="uq_meeting_series_slot"),
         sa.Index("ix_meeting_updated_at", "updated_at"),
+        # Lists filter by visibility; the public feed also by its window (ends_at).
+        sa.Index("ix_meeting_visibility_ends_at", "visibility", "ends_at"),
     )
 
     def __repr__(self) -> str:
