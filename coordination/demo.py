@@ -41,6 +41,17 @@ from coordination.problems.models import (
     Solution,
     SolutionStatus,
 )
+from coordination.projects.models import (
+    Milestone,
+    PartnerRole,
+    Project,
+    ProjectEvent,
+    ProjectEventKind,
+    ProjectPartner,
+    ProjectStatus,
+    project_group,
+    project_meeting,
+)
 from coordination.registrations import services as registrations
 from coordination.registrations.models import Registration, RegistrationStatus
 from coordination.timeutil import local_to_utc, local_today
@@ -166,6 +177,7 @@ def seed(password: str) -> list[tuple[str, str, str]]:
     created_groups = _seed_groups()
     _seed_meetings(created_groups)
     _seed_group_work(created_groups)
+    _seed_projects(created_groups)
     return made
 
 
@@ -528,4 +540,170 @@ def _seed_group_work(created_groups: dict[str, WorkingGroup]) -> None:
                                   actor_id=users["member@example.org"].id,
                                   meeting_id=past_meeting.id,
                                   created_at=past_meeting.starts_at))  # fmt: skip
+    db.session.flush()
+
+
+# --- shared projects --------------------------------------------------------------------------
+
+WEGWEISER_DESCRIPTION = (
+    "Ein gemeinsamer Wegweiser mit allen Informationen, die haupt- und ehrenamtliche "
+    "Helfer/innen in Leipzig brauchen: Ankommen, Beratungsstellen, Schule, Wohnen, Arbeit, "
+    "Gesundheit.\n\n"
+    "**So arbeiten wir:** Jedes Kapitel hat eine verantwortliche Organisation. Die AG Wegweiser "
+    "stimmt die Entwürfe ab, beim Vernetzungstreffen berichten wir über den Stand.\n\n"
+    "- Druckfassung (DIN A5) und Online-Version\n"
+    "- Übersetzungen ins Arabische, Farsi und Ukrainische\n"
+)
+
+# name, slug, summary, description, creator, lead contact, status trail (status, days ago),
+# partners (organisation, role), milestones (title, due in days, done days ago, done by)
+PROJECTS = [
+    (
+        "Wegweiser",
+        "wegweiser",
+        "Ein Handbuch für Haupt- und Ehrenamtliche in der Leipziger Flüchtlingshilfe.",
+        WEGWEISER_DESCRIPTION,
+        "moderator@example.org",
+        "lena@example.org",
+        [(ProjectStatus.IDEA, 150), (ProjectStatus.PLANNING, 120), (ProjectStatus.ACTIVE, 90)],
+        [("Flüchtlingsrat Leipzig e.V.", PartnerRole.LEAD),
+         ("Volkshochschule Leipzig", PartnerRole.PARTNER),
+         ("Caritasverband Leipzig e.V.", PartnerRole.PARTNER),
+         ("Leipziger Netzwerk Syrischer Familien", PartnerRole.PARTNER),
+         ("Refugee Law Clinic Leipzig", PartnerRole.PARTNER)],
+        [("Gliederung und Kapitelverantwortliche festlegen", -100, 105, "lena@example.org"),
+         ("Kapitel „Ankommen“ und „Schule“ abgestimmt", -30, 35, "samir@example.org"),
+         ("Kapitel „Wohnen“ und „Arbeit“: Entwurf", -10, None, None),
+         ("Übersetzungen ins Arabische, Farsi und Ukrainische", 45, None, None),
+         ("Druckfassung und Online-Version veröffentlichen", 120, None, None)],
+    ),
+    (
+        "Brückenkurse Deutsch für neu angekommene Jugendliche",
+        "brueckenkurse-deutsch",
+        "Deutschkurse an der VHS für Jugendliche, die noch auf einen Schulplatz warten.",
+        "Jugendliche, die neu in Leipzig ankommen, warten oft Monate auf einen Platz in einer "
+        "Vorbereitungsklasse. Brückenkurse an der VHS sollen die Zeit bis dahin überbrücken.\n\n"
+        "Gesucht: Räume am Vormittag, Lehrkräfte für Deutsch als Zweitsprache, Fahrkarten.",
+        "member@example.org",  # the AG UMA's lead started it from the group's solution
+        "member@example.org",
+        [(ProjectStatus.IDEA, 20), (ProjectStatus.PLANNING, 14)],
+        [("Jugendhilfe Connewitz e.V.", PartnerRole.LEAD),
+         ("Volkshochschule Leipzig", PartnerRole.PARTNER),
+         ("Stadt Leipzig – Sozialamt, Abteilung Migration", PartnerRole.PARTNER)],
+        [("Bedarf bei den Trägern der Jugendhilfe abfragen", -7, 8, "member@example.org"),
+         ("Kursräume und Lehrkräfte an der VHS klären", 21, None, None)],
+    ),
+    (
+        "Sprachcafé-Netzwerk",
+        "sprachcafe-netzwerk",
+        "Die Sprachcafés der Stadtteile tauschen Material und Ehrenamtliche aus.",
+        "Eine Idee aus dem Vernetzungstreffen: ein gemeinsamer Kalender der Sprachcafés und ein "
+        "Materialpool.",
+        "moderator@example.org",
+        "aylin@example.org",
+        [(ProjectStatus.IDEA, 5)],
+        [("Willkommen in Grünau", PartnerRole.LEAD), ("Diakonie Leipzig", PartnerRole.PARTNER)],
+        [("Erstes Treffen der Sprachcafés", None, None, None)],
+    ),
+]  # fmt: skip
+
+
+def _seed_projects(created_groups: dict[str, WorkingGroup]) -> None:
+    """The Wegweiser and two more projects, with partners, milestones and status trails.
+
+    The Brückenkurse come from an adopted solution of the confidential AG UMA; their text is
+    general, and only the group's members see where they came from.
+    """
+    users = {user.email: user for user in db.session.scalars(sa.select(User))}
+    organizations = {org.name: org for org in db.session.scalars(sa.select(Organization))}
+    today = local_today()
+    now = utcnow()
+    made: dict[str, Project] = {}
+    for name, slug, summary, description, by, contact, statuses, partners, milestones in PROJECTS:
+        creator = users[by]
+        created = now - timedelta(days=statuses[0][1])
+        project = Project(
+            name=name, slug=slug, summary=summary, description=description,
+            status=statuses[-1][0], status_changed_at=now - timedelta(days=statuses[-1][1]),
+            lead_contact_id=users[contact].id, created_by_id=creator.id,
+            created_at=created, updated_at=now - timedelta(days=1),
+        )  # fmt: skip
+        db.session.add(project)
+        db.session.flush()
+        events = [ProjectEvent(project_id=project.id, kind=ProjectEventKind.CREATED,
+                               actor_id=creator.id, detail=statuses[0][0].value,
+                               created_at=created)]  # fmt: skip
+        for status, days_ago in statuses[1:]:
+            events.append(ProjectEvent(project_id=project.id, kind=ProjectEventKind.STATUS,
+                                       actor_id=users[contact].id, detail=status.value,
+                                       created_at=now - timedelta(days=days_ago)))  # fmt: skip
+        for org_name, role in partners:
+            organization = organizations[org_name]
+            db.session.add(ProjectPartner(project_id=project.id, organization_id=organization.id,
+                                          role=role, since=created))  # fmt: skip
+            events.append(ProjectEvent(project_id=project.id, kind=ProjectEventKind.PARTNER_ADDED,
+                                       actor_id=creator.id,
+                                       detail=f"{organization.id}:{role.value}",
+                                       created_at=created))  # fmt: skip
+        for title, due_in, done_ago, done_by in milestones:
+            milestone = Milestone(
+                project_id=project.id, title=title,
+                due_date=today + timedelta(days=due_in) if due_in is not None else None,
+                done_at=now - timedelta(days=done_ago) if done_ago is not None else None,
+                done_by_id=users[done_by].id if done_by else None,
+                created_at=created, updated_at=created,
+            )  # fmt: skip
+            db.session.add(milestone)
+            db.session.flush()
+            events.append(ProjectEvent(project_id=project.id,
+                                       kind=ProjectEventKind.MILESTONE_ADDED,
+                                       actor_id=users[contact].id, detail=str(milestone.id),
+                                       created_at=created))  # fmt: skip
+            if milestone.done_at is not None:
+                events.append(ProjectEvent(project_id=project.id,
+                                           kind=ProjectEventKind.MILESTONE_DONE,
+                                           actor_id=milestone.done_by_id, detail=str(milestone.id),
+                                           created_at=milestone.done_at))  # fmt: skip
+        db.session.add_all(events)
+        made[slug] = project
+
+    wegweiser = made["wegweiser"]
+    db.session.execute(
+        sa.insert(project_group).values(project_id=wegweiser.id,
+                                        group_id=created_groups["ag-wegweiser"].id)
+    )  # fmt: skip
+    network = list(
+        db.session.scalars(
+            sa.select(Meeting)
+            .where(Meeting.kind == MeetingKind.NETWORK, Meeting.series_id.is_not(None))
+            .order_by(Meeting.starts_at)
+        )
+    )
+    past = [meeting for meeting in network if meeting.starts_at < now]
+    upcoming = [m for m in network if m.starts_at >= now and not m.is_cancelled]
+    for meeting in past[-2:] + upcoming[:1]:
+        db.session.execute(
+            sa.insert(project_meeting).values(project_id=wegweiser.id, meeting_id=meeting.id)
+        )
+    # Every network meeting reports on the Wegweiser under its own agenda item.
+    db.session.execute(
+        sa.update(AgendaItem)
+        .where(AgendaItem.title == "Wegweiser: Stand der Redaktion")
+        .values(project_id=wegweiser.id)
+    )
+
+    # The Brückenkurse come from the adopted solution on school places in the AG UMA.
+    uma = created_groups["ag-uma"]
+    solution = db.session.scalar(
+        sa.select(Solution)
+        .join(GroupIssue, GroupIssue.id == Solution.issue_id)
+        .where(GroupIssue.group_id == uma.id, Solution.status == SolutionStatus.ADOPTED,
+               GroupIssue.title.like("Fehlende Schulplätze%"))
+    )  # fmt: skip
+    courses = made["brueckenkurse-deutsch"]
+    if solution is not None:
+        courses.origin_group_id = uma.id
+        courses.origin_issue_id = solution.issue_id
+        courses.origin_solution_id = solution.id
+        db.session.execute(sa.insert(project_group).values(project_id=courses.id, group_id=uma.id))
     db.session.flush()

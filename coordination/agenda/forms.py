@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, Regexp
@@ -41,6 +43,12 @@ class AgendaItemForm(BaseForm):
         ],
         render_kw={"min": 1, "max": 1440, "inputmode": "numeric"},
     )
+    project_id = SelectField(
+        _l("Project"),
+        choices=[],
+        validators=[Optional()],
+        description=_l("Optional: the shared project this item is about."),
+    )
     outcome = SelectField(_l("Outcome"), choices=[], validators=[Optional()])
     outcome_note = TextAreaField(
         _l("Outcome note"),
@@ -50,8 +58,19 @@ class AgendaItemForm(BaseForm):
     )
     submit = SubmitField(_l("Save"))
 
-    def __init__(self, *args: object, with_outcome: bool = False, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        with_outcome: bool = False,
+        project_choices: Iterable[tuple[int, str]] = (),
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        project_choices = list(project_choices)
+        if project_choices:
+            self.project_id.choices = as_choices([("", _l("No project")), *project_choices])
+        else:
+            del self.project_id
         if with_outcome:
             self.outcome.choices = as_choices(
                 [("", _l("Not recorded yet"))]

@@ -99,6 +99,8 @@ def agenda_items(meeting: Meeting, *, fresh: bool = False) -> list[AgendaItem]:
     """
     query = (
         sa.select(AgendaItem)
+        # The linked project's name and address come in the same query.
+        .options(joinedload(AgendaItem.project))
         .where(AgendaItem.meeting_id == meeting.id)
         .order_by(AgendaItem.position, AgendaItem.id)
     )
@@ -192,9 +194,10 @@ def add_item(
     title: str,
     notes: str = "",
     duration_minutes: int | None = None,
+    project_id: int | None = None,
     actor: User | None,
 ) -> AgendaItem:
-    """Append an item at the end of the agenda."""
+    """Append an item at the end of the agenda, optionally about a shared project."""
     items = _lock_agenda(meeting)
     item = AgendaItem(
         meeting_id=meeting.id,
@@ -202,6 +205,7 @@ def add_item(
         title=title.strip(),
         notes=notes,
         duration_minutes=duration_minutes,
+        project_id=project_id,
     )
     db.session.add(item)
     db.session.flush()
@@ -225,6 +229,7 @@ def update_item(
     duration_minutes: int | None = None,
     outcome: AgendaOutcome | None = _UNCHANGED,
     outcome_note: str = _UNCHANGED,
+    project_id: int | None = _UNCHANGED,
     actor: User | None,
 ) -> None:
     """Change an item; ``outcome``/``outcome_note`` only once the meeting has started."""
@@ -240,6 +245,8 @@ def update_item(
         item.outcome = outcome
     if outcome_note is not _UNCHANGED:
         item.outcome_note = outcome_note
+    if project_id is not _UNCHANGED:
+        item.project_id = project_id
     db.session.flush()
     log.info("agenda item %s changed by user %s", item.id, actor.id if actor else "-")
 

@@ -31,6 +31,7 @@ from coordination.groups.models import WorkingGroup
 from coordination.groups.permissions import can_view_group
 from coordination.meetings.models import AgendaItem, AgendaOutcome, Meeting, Minutes
 from coordination.meetings.permissions import can_manage_meeting, can_view_meeting
+from coordination.projects import services as projects
 
 bp = Blueprint("agenda", __name__, url_prefix="/meetings")
 
@@ -85,6 +86,12 @@ def _item_of(meeting: Meeting, item_id: int) -> AgendaItem:
     return item
 
 
+def _project_id(form: AgendaItemForm) -> int | None:
+    """The project the item form names (its choices hold existing projects only)."""
+    value = form.project_id.data if form.project_id is not None else None
+    return int(value) if value and _ID.match(value) and int(value) <= MAX_ID else None
+
+
 def _agenda_page(meeting: Meeting, item: AgendaItem | None = None, **args: str) -> str:
     anchor = f"item-{item.id}" if item is not None else None
     return url_for("agenda.edit_agenda", meeting_id=meeting.id, _anchor=anchor, **args)
@@ -131,7 +138,7 @@ def _render_agenda(meeting: Meeting, form: NewAgendaItemForm) -> str:
 def edit_agenda(meeting_id: int) -> ResponseReturnValue:
     """The agenda with move, edit and remove buttons, and a form to add an item."""
     meeting = _managed_meeting(meeting_id)
-    return _render_agenda(meeting, NewAgendaItemForm())
+    return _render_agenda(meeting, NewAgendaItemForm(project_choices=projects.project_choices()))
 
 
 @bp.route("/<int:meeting_id>/agenda", methods=["POST"])
@@ -139,7 +146,7 @@ def edit_agenda(meeting_id: int) -> ResponseReturnValue:
 def add_item(meeting_id: int) -> ResponseReturnValue:
     """Append an item to the agenda."""
     meeting = _managed_meeting(meeting_id)
-    form = NewAgendaItemForm()
+    form = NewAgendaItemForm(project_choices=projects.project_choices())
     if not form.validate_on_submit():
         return _render_agenda(meeting, form)
     item = services.add_item(
@@ -147,6 +154,7 @@ def add_item(meeting_id: int) -> ResponseReturnValue:
         title=form.title.data,
         notes=form.notes.data or "",
         duration_minutes=form.duration_minutes.data,
+        project_id=_project_id(form),
         actor=current_user,
     )
     db.session.commit()
@@ -161,11 +169,17 @@ def edit_item(meeting_id: int, item_id: int) -> ResponseReturnValue:
     meeting = _managed_meeting(meeting_id)
     item = _item_of(meeting, item_id)
     with_outcome = services.can_record_outcomes(meeting)
-    form = AgendaItemForm(obj=item if request.method == "GET" else None, with_outcome=with_outcome)
+    form = AgendaItemForm(
+        obj=item if request.method == "GET" else None,
+        with_outcome=with_outcome,
+        project_choices=projects.project_choices(),
+    )
     if request.method == "GET" and with_outcome:
         form.outcome.data = item.outcome.value if item.outcome else ""
     if form.validate_on_submit():
         outcome_fields: dict[str, Any] = {}
+        if form.project_id is not None:
+            outcome_fields["project_id"] = _project_id(form)
         if with_outcome:
             outcome_fields = {
                 "outcome": AgendaOutcome(form.outcome.data) if form.outcome.data else None,
@@ -378,7 +392,9 @@ def agree_action(meeting_id: int, item_id: int) -> ResponseReturnValue:
                 ),
                 303,
             )
-    item_form = AgendaItemForm(formdata=None, obj=item, with_outcome=True)
+    item_form = AgendaItemForm(
+        formdata=None, obj=item, with_outcome=True, project_choices=projects.project_choices()
+    )
     item_form.outcome.data = item.outcome.value if item.outcome else ""
     return _render_item_page(meeting, item, item_form, with_outcome=True, action_form=action_form)
 
