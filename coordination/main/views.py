@@ -7,29 +7,18 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from coordination.actions import services as actions
 from coordination.auth import services as accounts
 from coordination.auth.models import Invitation, Locale
 from coordination.auth.permissions import can_invite, can_view_outbox
 from coordination.db import utcnow
 from coordination.extensions import db
 from coordination.mail.services import outbox_summary
-from coordination.meetings.models import Meeting
-from coordination.meetings.permissions import visible_meetings_clause
+from coordination.main import dashboard
+from coordination.problems import forms as problem_labels
 from coordination.security import safe_next
 
 bp = Blueprint("main", __name__)
-
-
-def upcoming_meetings(user: object, limit: int) -> list[Meeting]:
-    """The next meetings ``user`` may see (visitors: public ones), cancelled ones included."""
-    return list(
-        db.session.scalars(
-            sa.select(Meeting)
-            .where(visible_meetings_clause(user), Meeting.ends_at >= utcnow())
-            .order_by(Meeting.starts_at, Meeting.id)
-            .limit(limit)
-        )
-    )
 
 
 @bp.route("/")
@@ -38,9 +27,29 @@ def index() -> ResponseReturnValue:
     if not current_user.is_authenticated:
         if accounts.user_count() == 0:
             return redirect(url_for("setup.setup"))
-        return render_template("main/welcome.html", meetings=upcoming_meetings(None, limit=10))
-    context: dict[str, object] = {"meetings": upcoming_meetings(current_user, limit=5)}
-    if can_invite(current_user):
+        return render_template("main/welcome.html", meetings=dashboard.upcoming_public_meetings())
+    user = current_user._get_current_object()
+    today = actions.today()
+    open_actions = actions.my_open_actions(user, today)
+    context: dict[str, object] = {
+        "my_meetings": dashboard.my_next_meetings(user),
+        "open_actions": open_actions[: dashboard.MY_ACTIONS_LIMIT],
+        "action_counts": actions.ActionCounts(
+            open=len(open_actions),
+            overdue=sum(1 for action in open_actions if action.is_overdue(today)),
+        ),
+        "action_viewer": actions.viewer_for(user),
+        "today": today,
+        "activity": dashboard.recent_group_activity(user),
+        "my_projects": dashboard.my_projects(user, today),
+        "project_statuses": dashboard.project_status_labels(),
+        "problem_statuses": problem_labels.status_labels(),
+        "solution_statuses": problem_labels.solution_status_labels(),
+    }
+    if user.is_moderator:
+        context["upcoming"] = dashboard.upcoming_with_registrations(user)
+        context["follow_ups"] = dashboard.meetings_needing_follow_up(user)
+    if can_invite(user):
         context["open_invitations"] = db.session.scalar(
             sa.select(sa.func.count(Invitation.id)).where(
                 Invitation.accepted_at.is_(None),
@@ -48,7 +57,7 @@ def index() -> ResponseReturnValue:
                 Invitation.expires_at > utcnow(),
             )
         )
-    if can_view_outbox(current_user):
+    if can_view_outbox(user):
         context["outbox"] = outbox_summary()
     return render_template("main/dashboard.html", **context)
 
