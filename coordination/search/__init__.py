@@ -1,0 +1,1 @@
+"""One search box across meetings, problems, solutions, actions, projects and organisations."""
