@@ -69,10 +69,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from coordination.groups.views import bp as groups_bp
     from coordination.main.views import bp as main_bp
     from coordination.meetings.views import bp as meetings_bp
+    from coordination.network.views import bp as network_bp
     from coordination.ops.views import bp as ops_bp
     from coordination.organizations.views import bp as organizations_bp
     from coordination.problems.views import bp as problems_bp
+    from coordination.projects.views import bp as projects_bp
     from coordination.registrations.views import bp as registrations_bp
+    from coordination.search.views import bp as search_bp
 
     for blueprint in (
         main_bp,
@@ -88,8 +91,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         groups_bp,
         problems_bp,
         actions_bp,
+        projects_bp,
+        network_bp,
         calendar_bp,
         ops_bp,
+        search_bp,
     ):
         app.register_blueprint(blueprint)
 

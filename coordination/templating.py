@@ -12,6 +12,7 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from coordination.auth.permissions import TEMPLATE_PREDICATES
 from coordination.groups.permissions import TEMPLATE_PREDICATES as GROUP_PREDICATES
 from coordination.meetings.permissions import TEMPLATE_PREDICATES as MEETING_PREDICATES
+from coordination.projects.permissions import TEMPLATE_PREDICATES as PROJECT_PREDICATES
 from coordination.text import render_markdown
 
 
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(TEMPLATE_PREDICATES)
     app.jinja_env.globals.update(MEETING_PREDICATES)
     app.jinja_env.globals.update(GROUP_PREDICATES)
+    app.jinja_env.globals.update(PROJECT_PREDICATES)
     app.jinja_env.globals["format_decimal"] = format_decimal
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-from coordination.auth.models import Invitation, Role
+from coordination.auth.models import Invitation, Role, User
+from coordination.calendar import services as calendar
 from coordination.db import utcnow
 from coordination.extensions import db
 from coordination.mail.models import OutboxMessage, OutboxStatus
+from coordination.meetings.models import Visibility
 
 ROLES = ("anonymous", "member", "moderator", "admin")
 LOGIN = "login"  # anonymous visitors are sent to the login page
@@ -95,13 +97,44 @@ CASES = [
     Case("admin.outbox", "GET", "/admin/outbox/", _admins(200)),
     Case("admin.retry_mail", "POST", "/admin/outbox/{mail}/retry", _admins(303)),
     Case("admin.audit", "GET", "/admin/audit/", _admins(200)),
+    # Calendar: feeds are read by calendar apps without a session, so they never redirect.
+    Case("calendar.overview", "GET", "/calendar/", _all(200)),
+    Case("calendar.public_feed", "GET", "/calendar/public.ics", _all(200)),
+    Case("calendar.group_feed", "GET", "/calendar/groups/{open_group}.ics", _all(200)),
+    Case("calendar.personal_feed", "GET", "/calendar/personal/{token}.ics", _all(200)),
+    Case("calendar.personal_feed", "GET", "/calendar/personal/unknown-token.ics", _all(404)),
+    # Downloads follow the meeting page: public for everyone, network meetings for members.
+    Case("calendar.meeting_download", "GET", "/meetings/{public_meeting}.ics", _all(200)),
+    Case(
+        "calendar.meeting_download",
+        "GET",
+        "/meetings/{network_meeting}.ics",
+        {"anonymous": 404, "member": 200, "moderator": 200, "admin": 200},
+    ),
+    Case("calendar.create_token", "POST", "/calendar/tokens", _members(303), {"label": "Handy"}),
+    Case("calendar.create_token", "POST", "/calendar/tokens", _members(400), {}),
+    # Only the owner (the member) revokes a token; for everyone else it does not exist.
+    Case(
+        "calendar.revoke_token",
+        "POST",
+        "/calendar/tokens/{token_id}/revoke",
+        {"anonymous": LOGIN, "member": 303, "moderator": 404, "admin": 404},
+    ),
+    # The network overview is a staff page like the statistics.
+    Case("network.overview", "GET", "/network/", _moderators(200)),
+    # Search: visitors search the public meetings only, members everything they may read.
+    Case("search.index", "GET", "/search?q=Initiative", _all(200)),
 ]
 
 
 @pytest.fixture
-def objects(app, users, make_organization):
+def objects(app, users, make_organization, make_group, make_meeting):
     organization = make_organization()
+    open_group = make_group(name="AG Wohnen", slug="ag-wohnen")
+    public_meeting = make_meeting(visibility=Visibility.PUBLIC)
+    network_meeting = make_meeting(visibility=Visibility.NETWORK)
     with app.app_context():
+        token, token_row = calendar.create_token(db.session.get(User, users["member"].id), "Handy")
         invitation = Invitation(
             email="invitee@example.org",
             role=Role.MEMBER,
@@ -118,8 +151,16 @@ def objects(app, users, make_organization):
         )
         db.session.add_all([invitation, mail])
         db.session.commit()
-        ids = {"invitation": invitation.id, "mail": mail.id}
-    return {"org": organization.slug, "user": users["member"].id, **ids}
+        ids = {"invitation": invitation.id, "mail": mail.id, "token_id": token_row.id}
+    return {
+        "org": organization.slug,
+        "user": users["member"].id,
+        "open_group": open_group.slug,
+        "public_meeting": public_meeting.id,
+        "network_meeting": network_meeting.id,
+        "token": token,
+        **ids,
+    }
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -140,8 +181,12 @@ def test_every_route_is_in_the_matrix(app):
     """A new route must be added to a matrix, so that nobody forgets to decide who may use it."""
     from tests.test_group_permissions import CASES as GROUP_CASES
     from tests.test_meeting_permissions import CASES as MEETING_CASES
+    from tests.test_project_permissions import CASES as PROJECT_CASES
 
-    covered = {(case.endpoint, case.method) for case in [*CASES, *MEETING_CASES, *GROUP_CASES]}
+    covered = {
+        (case.endpoint, case.method)
+        for case in [*CASES, *MEETING_CASES, *GROUP_CASES, *PROJECT_CASES]
+    }
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
