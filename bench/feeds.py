@@ -789,7 +789,7 @@ def print_report(result: dict[str, Any]) -> None:
     print(f"{'in-process (ms, median; gc on)':<52} {'wall':>7} {'CPU':>7} {'min':>7} {'p90':>7}")
     rows = [
         ("cold_build_public", "build public feed: SQL + render"),
-        ("query_public", "  of which the SQL query (ORM objects)"),
+        ("query_public", "  of which the SQL query"),
         ("cold_cached_feed_public", "cold miss via validators() + FeedCache"),
         ("validators_public", "validators() alone (the 304 path's work)"),
         ("cold_build_personal", "build personal feed: SQL + render"),

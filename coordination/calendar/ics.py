@@ -169,7 +169,8 @@ def vtimezone(tzid: str) -> tuple[str, ...] | None:
 # --- events and calendars ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ costs three times as much, per event of every feed.
+@dataclass(slots=True)
 class Event:
     """One VEVENT. Timed events carry aware datetimes; all-day events carry dates (end exclusive)."""
 
@@ -204,9 +205,11 @@ def event_lines(event: Event, tzid: str | None) -> list[str]:
     lines = [
         "BEGIN:VEVENT",
         f"UID:{text(event.uid)}",
-        f"DTSTAMP:{utc_stamp(event.stamp)}",
-        f"LAST-MODIFIED:{utc_stamp(event.last_modified)}",
     ]
+    stamp = utc_stamp(event.stamp)
+    # In feeds both are the meeting's updated_at: format it once.
+    modified = stamp if event.last_modified == event.stamp else utc_stamp(event.last_modified)
+    lines += [f"DTSTAMP:{stamp}", f"LAST-MODIFIED:{modified}"]
     if event.created is not None:
         lines.append(f"CREATED:{utc_stamp(event.created)}")
     lines += [
@@ -313,9 +316,12 @@ def fold_line(line: str, limit: int = 75) -> str:
         end = start + room
         while encoded[end] & 0xC0 == 0x80:  # a UTF-8 continuation byte: step back
             end -= 1
-        backslashes = len(encoded[start:end]) - len(encoded[start:end].rstrip(b"\\"))
-        if backslashes % 2:  # the line would end inside an escape
-            end -= 1
+        if encoded[end - 1] == 0x5C:  # a backslash: does the line end inside an escape?
+            first = end - 1
+            while first > start and encoded[first - 1] == 0x5C:
+                first -= 1
+            if (end - first) % 2:
+                end -= 1
         parts.append(encoded[start:end])
         start, room = end, limit - 1
     parts.append(encoded[start:])
