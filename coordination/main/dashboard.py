@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
 from coordination.actions.models import Action
@@ -428,16 +427,3 @@ def meetings_needing_follow_up(
             )
         )
     return FollowUps(items=items, total=total)
-
-
-# --- labels -----------------------------------------------------------------------------------
-
-
-def project_status_labels() -> dict[ProjectStatus, str]:
-    return {
-        ProjectStatus.IDEA: _("Idea"),
-        ProjectStatus.PLANNING: _("Planning"),
-        ProjectStatus.ACTIVE: _("Active"),
-        ProjectStatus.PAUSED: _("Paused"),
-        ProjectStatus.COMPLETED: _("Completed"),
-    }

@@ -16,6 +16,7 @@ from coordination.extensions import db
 from coordination.mail.services import outbox_summary
 from coordination.main import dashboard
 from coordination.problems import forms as problem_labels
+from coordination.projects.forms import status_labels as project_status_labels
 from coordination.security import safe_next
 
 bp = Blueprint("main", __name__)
@@ -42,7 +43,7 @@ def index() -> ResponseReturnValue:
         "today": today,
         "activity": dashboard.recent_group_activity(user),
         "my_projects": dashboard.my_projects(user, today),
-        "project_statuses": dashboard.project_status_labels(),
+        "project_statuses": project_status_labels(),
         "problem_statuses": problem_labels.status_labels(),
         "solution_statuses": problem_labels.solution_status_labels(),
     }

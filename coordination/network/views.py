@@ -8,8 +8,8 @@ from flask_login import current_user
 
 from coordination.auth.models import Role
 from coordination.auth.permissions import role_required
-from coordination.main.dashboard import project_status_labels
 from coordination.network import charts, services
+from coordination.projects.forms import status_labels as project_status_labels
 from coordination.timeutil import local_today
 
 bp = Blueprint("network", __name__, url_prefix="/network")

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from coordination.organizations.forms import kind_labels as organization_kind_labels
 from coordination.pagination import MAX_PAGE
-from coordination.projects.models import ProjectStatus
+from coordination.projects.forms import status_labels as project_status_labels
 from coordination.search import services
 
 bp = Blueprint("search", __name__)
@@ -45,16 +45,6 @@ def kind_labels() -> dict[str, str]:
         "actions": _("Actions"),
         "projects": _("Projects"),
         "organizations": _("Organisations"),
-    }
-
-
-def project_status_labels() -> dict[ProjectStatus, str]:
-    return {
-        ProjectStatus.IDEA: _("Idea"),
-        ProjectStatus.PLANNING: _("Planning"),
-        ProjectStatus.ACTIVE: _("Active"),
-        ProjectStatus.PAUSED: _("Paused"),
-        ProjectStatus.COMPLETED: _("Completed"),
     }
 
 
