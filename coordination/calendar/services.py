@@ -202,9 +202,6 @@ class FeedCache:
         with self._lock:
             self._entries.clear()
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
 
 def feed_cache() -> FeedCache:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -666,7 +663,3 @@ def readable_open_groups(user: Any) -> list[WorkingGroup]:
             .order_by(WorkingGroup.name)
         )
     )
-
-
-def member_group_ids(user: Any) -> set[int]:
-    return groups.member_group_ids(user)

@@ -35,6 +35,7 @@ from coordination.auth.views import render_account
 from coordination.calendar import ics, services
 from coordination.calendar.forms import TokenForm
 from coordination.extensions import db, limiter
+from coordination.groups import services as groups
 from coordination.meetings.models import Meeting
 from coordination.meetings.permissions import can_view_meeting
 from coordination.security import no_referrer
@@ -154,7 +155,7 @@ def overview() -> ResponseReturnValue:
         "calendar/overview.html",
         public=services.subscription_links(external_url("calendar.public_feed")),
         group_feeds=group_feeds,
-        member_group_ids=services.member_group_ids(user) if user is not None else set(),
+        member_group_ids=groups.member_group_ids(user) if user is not None else set(),
         tokens=tokens,
     )
 
