@@ -116,5 +116,18 @@ class Config:
     OUTBOX_BACKOFF = (60, 300, 1800, 7200, 21600, 43200)
     OUTBOX_LEASE = timedelta(minutes=5)
     OUTBOX_BATCH_SIZE = 100
+    #: The ORGANIZER of invitation mails: calendar apps send accept/decline replies there.
+    #: Empty: the address of MAIL_DEFAULT_SENDER.
+    MAIL_ORGANIZER = os.environ.get("MAIL_ORGANIZER", "")
+    #: A series invites to each date once it is this many days ahead (not to a year at once).
+    INVITATION_WINDOW_DAYS = _env_int("INVITATION_WINDOW_DAYS", 42)
+    #: Hours before a meeting that guests are reminded (members choose their own).
+    MEETING_REMINDER_HOURS = _env_int("MEETING_REMINDER_HOURS", 24)
+    #: Days before its due date that an action's owner is reminded.
+    ACTION_DUE_REMINDER_DAYS = _env_int("ACTION_DUE_REMINDER_DAYS", 1)
+    #: Overdue actions are reminded once, if they fell due at most this many days ago.
+    ACTION_OVERDUE_REMINDER_DAYS = _env_int("ACTION_OVERDUE_REMINDER_DAYS", 7)
+    #: Weekday of the weekly digest (0 = Monday); a missed day is caught up later that week.
+    DIGEST_WEEKDAY = _env_int("DIGEST_WEEKDAY", 0)
 
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -8,6 +8,15 @@ from coordination.calendar.models import CalendarRevision, CalendarToken
 from coordination.groups.models import GroupMembership, JoinRequest, WorkingGroup
 from coordination.mail.models import OutboxMessage
 from coordination.meetings.models import AgendaItem, Meeting, MeetingSeries, Minutes
+from coordination.notifications.models import (
+    AudienceExpansion,
+    EmailOptOut,
+    InvitationAudience,
+    MeetingInvitation,
+    NotificationPreference,
+    invitation_audience_group,
+    invitation_audience_organization,
+)
 from coordination.organizations.models import Organization, organization_member
 from coordination.problems.models import Endorsement, GroupIssue, IssueEvent, Solution
 from coordination.projects.models import (
@@ -24,19 +33,24 @@ __all__ = [
     "Action",
     "AgendaItem",
     "Attendance",
+    "AudienceExpansion",
     "AuditEvent",
     "CalendarRevision",
     "CalendarToken",
+    "EmailOptOut",
     "Endorsement",
     "GroupIssue",
     "GroupMembership",
     "Invitation",
+    "InvitationAudience",
     "IssueEvent",
     "JoinRequest",
     "Meeting",
+    "MeetingInvitation",
     "MeetingSeries",
     "Milestone",
     "Minutes",
+    "NotificationPreference",
     "OutboxMessage",
     "Organization",
     "PasswordReset",
@@ -48,6 +62,8 @@ __all__ = [
     "User",
     "UserSession",
     "WorkingGroup",
+    "invitation_audience_group",
+    "invitation_audience_organization",
     "organization_member",
     "project_group",
     "project_meeting",

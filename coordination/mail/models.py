@@ -16,6 +16,8 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    #: Taken back before it went out (a reminder for a meeting that was cancelled).
+    WITHDRAWN = "withdrawn"
 
 
 class OutboxMessage(db.Model):
@@ -40,6 +42,16 @@ class OutboxMessage(db.Model):
     #: A worker that claimed the mail holds it until then; after a crash it becomes due again.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: ``REQUEST`` or ``CANCEL``: an iTIP invitation in ``calendar_body`` (RFC 6047).
+    calendar_method: Mapped[str | None] = mapped_column(sa.String(10))
+    calendar_body: Mapped[str | None] = mapped_column(sa.Text)
+    #: One-click unsubscribe (RFC 8058) for non-essential mail.
+    unsubscribe_url: Mapped[str | None] = mapped_column(sa.String(1000))
+    #: What the mail is about, e.g. ``meeting_reminder``; lets a cancellation withdraw reminders.
+    topic: Mapped[str | None] = mapped_column(sa.String(40))
+    meeting_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("meeting.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

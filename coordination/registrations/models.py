@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from coordination.auth.models import Locale
 from coordination.db import TimestampMixin, UTCDateTime, str_enum
 from coordination.extensions import db
 
@@ -62,6 +63,10 @@ class Registration(TimestampMixin, db.Model):
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A guest's language at registration, for later mails (members: their account's).
+    locale: Mapped[Locale | None] = mapped_column(str_enum(Locale, 5))
+    #: The meeting's SEQUENCE this person last heard of (at registration, or in an update mail).
+    notified_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
     meeting: Mapped[Meeting] = relationship()
     user: Mapped[User | None] = relationship()
