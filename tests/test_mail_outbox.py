@@ -541,7 +541,7 @@ def test_outbox_status_command_counts_per_state(app, runner):
 
     assert result.exit_code == 0, result.output
     counts = dict(line.split() for line in result.output.strip().splitlines())
-    assert counts == {"pending": "2", "sent": "1", "failed": "1"}
+    assert counts == {"pending": "2", "sent": "1", "failed": "1", "withdrawn": "0"}
 
 
 # --- 7. the admin page ----------------------------------------------------------------------
@@ -621,6 +621,19 @@ def test_admin_retry_of_a_sent_mail_changes_nothing(app, users, login):
     row = _row(app, message_id)
     assert row.status is OutboxStatus.SENT
     assert row.sent_at == sent_at
+
+
+def test_admin_retry_of_a_withdrawn_reminder_keeps_it_unsent(app, users, login, smtp_server):
+    """A reminder taken back because its meeting was cancelled must not go out after all."""
+    message_id = _queue(app)
+    _set(app, message_id, status=OutboxStatus.WITHDRAWN)
+
+    response = login(users["admin"]).post(f"/admin/outbox/{message_id}/retry")
+
+    assert response.status_code == 303
+    assert _row(app, message_id).status is OutboxStatus.WITHDRAWN
+    assert _deliver(app).sent == []
+    assert smtp_server.messages == []
 
 
 def test_admin_retry_of_a_mail_being_sent_keeps_the_workers_lease(app, users, login):

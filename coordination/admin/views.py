@@ -190,6 +190,9 @@ def retry_mail(message_id: int) -> ResponseReturnValue:
     message = db.get_or_404(OutboxMessage, message_id)
     if message.status is OutboxStatus.SENT:
         flash(_("This mail has been sent already."), "info")
+    elif message.status is OutboxStatus.WITHDRAWN:
+        # A reminder for a meeting that was cancelled or moved must stay unsent.
+        flash(_("This mail was withdrawn (its meeting was cancelled or moved)."), "info")
     else:
         mail.retry(message)
         db.session.commit()

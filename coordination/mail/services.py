@@ -41,6 +41,10 @@ def queue_mail(
     template: str,
     url_endpoint: tuple[str, dict[str, Any]] | None = None,
     dedupe_key: str | None = None,
+    calendar: tuple[str, str] | None = None,
+    unsubscribe_url: str | None = None,
+    topic: str | None = None,
+    meeting_id: int | None = None,
     **context: Any,
 ) -> OutboxMessage | None:
     """Render ``template``.txt/.html in ``locale`` and add one mail for ``recipient``.
@@ -48,6 +52,9 @@ def queue_mail(
     ``subject`` may be a lazy string; it is translated in the recipient's language.
     ``url_endpoint`` is an (endpoint, values) pair turned into an absolute link as ``url``.
     With a ``dedupe_key`` that was queued before, nothing is added and ``None`` returned.
+    ``calendar`` is a (METHOD, iCalendar text) pair sent as an iTIP invitation part;
+    ``unsubscribe_url`` (non-essential mail) becomes the List-Unsubscribe header and is passed
+    to the templates. ``topic`` and ``meeting_id`` label the mail, e.g. to withdraw reminders.
     """
     if dedupe_key is not None and db.session.scalar(
         sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
@@ -58,6 +65,7 @@ def queue_mail(
         context["url"] = external_url(endpoint, **values)
     context.setdefault("network_name", current_app.config["NETWORK_NAME"])
     context.setdefault("base_url", current_app.config["BASE_URL"])
+    context["unsubscribe_url"] = unsubscribe_url
     with force_locale(str(locale)):
         rendered_subject = _one_line(str(subject))
         context["subject"] = rendered_subject
@@ -71,6 +79,11 @@ def queue_mail(
         body_html=body_html,
         message_id=make_msgid(domain=domain),
         dedupe_key=dedupe_key,
+        calendar_method=None if calendar is None else calendar[0],
+        calendar_body=None if calendar is None else calendar[1],
+        unsubscribe_url=None if unsubscribe_url is None else _one_line(unsubscribe_url),
+        topic=topic,
+        meeting_id=meeting_id,
     )
     if dedupe_key is None:
         db.session.add(message)
@@ -88,15 +101,34 @@ def queue_mail(
 
 
 def build_email(message: OutboxMessage) -> EmailMessage:
+    """The MIME message. With an invitation (research/calendar.md §7), the layout is
+    multipart/mixed: multipart/alternative (text, HTML, ``text/calendar; method=…``) and the
+    same calendar as an ``invite.ics`` attachment; the METHOD in the MIME type and in the
+    calendar agree, as Outlook insists."""
     email = EmailMessage()
     email["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     email["To"] = message.recipient
     email["Subject"] = message.subject
     email["Message-ID"] = message.message_id
     email["Auto-Submitted"] = "auto-generated"
+    if message.unsubscribe_url:
+        # RFC 2369 and RFC 8058: mail clients show "unsubscribe" and POST to it in one click.
+        email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email.set_content(message.body_text)
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")
+    if message.calendar_method and message.calendar_body:
+        # Bytes, so the calendar's CRLF line ends survive the transfer encoding.
+        body = message.calendar_body.encode("utf-8")
+        email.add_alternative(
+            body,
+            maintype="text",
+            subtype="calendar",
+            cte="base64",
+            params={"charset": "utf-8", "method": _one_line(message.calendar_method)},
+        )
+        email.add_attachment(body, maintype="application", subtype="ics", filename="invite.ics")
     return email
 
 
