@@ -149,13 +149,20 @@ def readable_groups(user: Any) -> list[WorkingGroup]:
 
 def _apply(meeting: Meeting, fields: dict[str, Any]) -> bool:
     """Set ``fields`` on ``meeting``; bump ``sequence`` once if time, place or status changed."""
-    relevant = False
+    relevant = moved = False
     for key, value in fields.items():
         if getattr(meeting, key) != value:
             setattr(meeting, key, value)
             relevant = relevant or key in SEQUENCE_FIELDS
+            moved = moved or key == "starts_at"
     if relevant and meeting.id is not None:
         meeting.sequence = (meeting.sequence or 0) + 1
+        if moved or meeting.status is MeetingStatus.CANCELLED:
+            # A reminder rendered for the old time, or for a meeting that no longer takes
+            # place, must not go out; the next run reminds of the new time.
+            from coordination.notifications.invitations import withdraw_reminders
+
+            withdraw_reminders(meeting)
     return relevant
 
 
@@ -654,6 +661,9 @@ def _split(
     db.session.add(successor)
     series.until_date = old_day - timedelta(days=1)
     db.session.flush()
+    from coordination.notifications.invitations import copy_series_audiences
+
+    copy_series_audiences(series, successor)
 
     new_base = _period(new_day, frequency)
     new_days = {

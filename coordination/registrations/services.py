@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload
 
 from coordination.audit import services as audit
 from coordination.audit.models import AuditEvent
-from coordination.auth.models import User
+from coordination.auth.models import Locale, User
 from coordination.auth.services import hash_token, new_token
 from coordination.db import utcnow
 from coordination.extensions import db
@@ -38,8 +38,8 @@ from coordination.registrations.models import (
 
 log = logging.getLogger(__name__)
 
-#: Audit action of a guest's (repeated) registration; its ``detail`` is the guest's UI
-#: language, used for later mails (the registration table has no locale column).
+#: Audit action of a guest's (repeated) registration; its ``detail`` is the guest's UI language
+#: (the source of ``Registration.locale`` for registrations older than that column).
 GUEST_REGISTERED = "registration.guest_registered"
 
 #: Pending guest registrations older than this are deleted by :func:`purge_unconfirmed_guests`.
@@ -271,6 +271,7 @@ def register_member(
             organization_name="" if organization is not None else organization_name.strip(),
             status=status,
             confirmed_at=utcnow() if status is RegistrationStatus.CONFIRMED else None,
+            notified_sequence=meeting.sequence,
         )
     )
     log.info("registration %s of user %s: %s", registration.id, user.id, status)
@@ -319,10 +320,13 @@ def register_guest(
                 status=RegistrationStatus.PENDING,
                 manage_token_hash=token_hash,
                 consent_at=utcnow(),
+                locale=_known_locale(locale),
+                notified_sequence=meeting.sequence,
             )
         )
     else:
         registration.manage_token_hash = token_hash
+        registration.locale = _known_locale(locale) or registration.locale
         if registration.status is RegistrationStatus.PENDING:
             # A fresh start for the confirmation period, so the purge job spares the new link.
             registration.created_at = utcnow()
@@ -376,6 +380,8 @@ def confirm_guest(registration: Registration) -> Registration:
     fill_free_seats(meeting)
     status = _status_for_new_seat(meeting)
     registration.status = status
+    # The guest learns the meeting as it is now; only later changes are mailed to them.
+    registration.notified_sequence = meeting.sequence
     if status is RegistrationStatus.CONFIRMED:
         registration.confirmed_at = utcnow()
     db.session.flush()
@@ -464,8 +470,17 @@ def _meeting_url(meeting: Meeting) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/meetings/{meeting.id}"
 
 
+def _known_locale(locale: str) -> Locale | None:
+    return Locale(locale) if locale in set(Locale) else None
+
+
 def guest_locale(registration: Registration) -> str:
-    """The interface language the guest used when registering (default: the network's)."""
+    """The interface language the guest used when registering (default: the network's).
+
+    Registrations made before the ``locale`` column existed have it in the audit trail.
+    """
+    if registration.locale is not None:
+        return str(registration.locale)
     locale = db.session.scalar(
         sa.select(AuditEvent.detail)
         .where(
