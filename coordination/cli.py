@@ -1,4 +1,5 @@
-"""Command-line interface: `flask seed-demo`, `flask create-user`, `flask outbox run`."""
+"""Command-line interface: `flask seed-demo`, `flask create-user`, `flask outbox run`,
+`flask notifications run` and `flask meetings extend`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from coordination.extensions import db
 from coordination.meetings.cli import meetings as meetings_cli
+from coordination.notifications.cli import notifications as notifications_cli
 
 
 def init_app(app: Flask) -> None:
@@ -18,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(outbox)
     app.cli.add_command(meetings_cli)
+    app.cli.add_command(notifications_cli)
 
 
 @click.command("seed-demo")

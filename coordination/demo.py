@@ -29,6 +29,7 @@ from coordination.meetings.models import (
     Visibility,
 )
 from coordination.meetings.services import add_months
+from coordination.notifications import invitations, preferences
 from coordination.organizations import services as organizations
 from coordination.organizations.models import Organization, OrganizationKind
 from coordination.problems.models import (
@@ -178,7 +179,26 @@ def seed(password: str) -> list[tuple[str, str, str]]:
     _seed_meetings(created_groups)
     _seed_group_work(created_groups)
     _seed_projects(created_groups)
+    _seed_notification_settings()
     return made
+
+
+def _seed_notification_settings() -> None:
+    """The member reads the weekly digest and wants reminders two days ahead; everybody has
+    heard of the demo's past changes (no update mails for history on the first run)."""
+    member = db.session.scalar(sa.select(User).where(User.email == "member@example.org"))
+    if member is not None:
+        preferences.save_preferences(member, digest=True, reminder_lead_hours=48)
+    db.session.execute(
+        sa.update(Registration)
+        .values(
+            notified_sequence=sa.select(Meeting.sequence)
+            .where(Meeting.id == Registration.meeting_id)
+            .scalar_subquery()
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
 
 
 def _seed_groups() -> dict[str, WorkingGroup]:
@@ -239,6 +259,9 @@ def _seed_meetings(created_groups: dict[str, WorkingGroup]) -> None:
         allows_guests=True,
         registration_closes_hours=24,
     )
+    # The moderator invites the whole network to every date; `flask notifications run` mails
+    # the invitations for the dates of the next weeks.
+    invitations.add_audience(actor=moderator, series=series, all_members=True)
     occurrences = list(
         db.session.scalars(
             sa.select(Meeting).where(Meeting.series_id == series.id).order_by(Meeting.starts_at)
