@@ -70,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from coordination.main.views import bp as main_bp
     from coordination.meetings.views import bp as meetings_bp
     from coordination.network.views import bp as network_bp
+    from coordination.notifications.views import bp as notifications_bp
     from coordination.ops.views import bp as ops_bp
     from coordination.organizations.views import bp as organizations_bp
     from coordination.problems.views import bp as problems_bp
@@ -94,6 +95,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         projects_bp,
         network_bp,
         calendar_bp,
+        notifications_bp,
         ops_bp,
         search_bp,
     ):
@@ -149,7 +151,8 @@ class RedactTokens(logging.Filter):
     """Mask secret tokens in URL paths (invitation, reset and feed links) in any log line."""
 
     PATTERN = re.compile(
-        r"(/auth/(?:invite|reset)/|/meetings/registration/|/calendar/personal/)[^\s/?\"']+"
+        r"(/auth/(?:invite|reset)/|/meetings/registration/|/calendar/personal/"
+        r"|/notifications/unsubscribe/)[^\s/?\"']+"
     )
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -5,6 +5,7 @@ out-of-range integers, SQLite does not: both must behave the same for the user).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,8 @@ from coordination.auth.models import Invitation, User
 from coordination.calendar.models import CalendarToken
 from coordination.extensions import db
 from coordination.mail.models import OutboxMessage
+from coordination.meetings.models import Frequency, Meeting, MeetingSeries
+from coordination.notifications.models import InvitationAudience
 from coordination.organizations.models import Organization
 from tests.conftest import TEST_PASSWORD
 
@@ -100,14 +103,80 @@ FORMS = [
         ["role", "organizations"],
     ),
     FormCase("calendar feed", "member", "/calendar/tokens", {"label": "Handy"}, ["label"]),
+    FormCase(
+        "mail settings",
+        "member",
+        "/account/notifications",
+        {
+            "invitations": "y",
+            "meeting_reminders": "y",
+            "reminder_lead_hours": "24",
+            "action_reminders": "y",
+        },
+        ["invitations", "reminder_lead_hours"],
+    ),
+    FormCase(
+        "invite to a meeting",
+        "moderator",
+        "/meetings/{meeting}/invite",
+        {"invite_all_members": "y"},
+        ["invite_groups", "invite_organizations"],
+    ),
+    FormCase(
+        "invite to a series",
+        "moderator",
+        "/meetings/series/{series}/invite",
+        {"invite_all_members": "y"},
+        ["invite_groups", "invite_organizations"],
+    ),
+    FormCase(
+        "schedule with invitations",
+        "moderator",
+        "/meetings/new",
+        {
+            "title": "Vernetzungstreffen",
+            "kind": "network",
+            "start_date": (date.today() + timedelta(days=30)).isoformat(),
+            "start_time": "17:00",
+            "end_time": "19:00",
+            "visibility": "network",
+            "invite_all_members": "y",
+        },
+        ["invite_groups", "invite_organizations"],
+    ),
 ]
+
+
+@pytest.fixture
+def targets(app, users, make_meeting, make_organization, make_group) -> dict[str, int]:
+    """Ids the form paths name; a group and an organisation so the invite lists are not empty."""
+    make_organization()
+    make_group()
+    meeting = make_meeting()
+    with app.app_context():
+        series = MeetingSeries(
+            title="Monatlich", frequency=Frequency.MONTHLY_DAY, day_of_month=3,
+            start_date=date.today(), start_time=time(17, 0), duration_minutes=120,
+        )  # fmt: skip
+        db.session.add(series)
+        db.session.commit()
+        return {"member": users["member"].id, "meeting": meeting.id, "series": series.id}
 
 
 def _row_counts(app) -> dict[str, int]:
     with app.app_context():
         return {
             model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-            for model in (User, Organization, Invitation, OutboxMessage, AuditEvent, CalendarToken)
+            for model in (
+                User,
+                Organization,
+                Invitation,
+                OutboxMessage,
+                AuditEvent,
+                CalendarToken,
+                Meeting,
+                InvitationAudience,
+            )
         }
 
 
@@ -117,8 +186,10 @@ def _client(app, users, login, role):
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda form: form.name)
 @pytest.mark.parametrize("kind", list(BAD_VALUES))
-def test_bad_values_never_cause_500_or_partial_writes(app, users, login, form: FormCase, kind: str):
-    path = form.path.format(member=users["member"].id)
+def test_bad_values_never_cause_500_or_partial_writes(
+    app, users, login, targets, form: FormCase, kind: str
+):
+    path = form.path.format(**targets)
     before = _row_counts(app)
     for field_name in form.fields:
         client = _client(app, users, login, form.role)
@@ -136,9 +207,9 @@ def test_bad_values_never_cause_500_or_partial_writes(app, users, login, form: F
 
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda form: form.name)
-def test_missing_fields_are_answered_with_errors(app, users, login, form: FormCase):
+def test_missing_fields_are_answered_with_errors(app, users, login, targets, form: FormCase):
     client = _client(app, users, login, form.role)
-    response = client.post(form.path.format(member=users["member"].id), data={})
+    response = client.post(form.path.format(**targets), data={})
     assert response.status_code in (200, 400)
     assert 'class="errors"' in response.get_data(as_text=True)
 
@@ -192,6 +263,11 @@ def test_unicode_is_kept_intact(app, users, login):
         "/calendar/groups/" + "x" * 5000 + ".ics",
         "/calendar/?x=%00",
         "/meetings/" + HUGE_ID + ".ics",
+        "/meetings/" + HUGE_ID + "/invite",
+        "/meetings/series/" + HUGE_ID + "/invite",
+        "/notifications/unsubscribe/%00",
+        "/notifications/unsubscribe/" + "x" * 5000,
+        "/account/notifications?x=%00",
     ],
 )
 def test_odd_urls_answer_4xx_or_200(users, login, path):

@@ -116,6 +116,17 @@ CASES = [
     ),
     Case("attendance.attendance_csv", "GET", M + "/attendance.csv", _managers(200)),
     Case("attendance.sign_in_sheet", "GET", M + "/sign-in-sheet", _managers(200)),
+    # Inviting: the meeting has started, so the page only says why nobody can be invited.
+    Case("notifications.invite_meeting", "GET", M + "/invite", _managers(200)),
+    Case("notifications.invite_meeting", "POST", M + "/invite", _managers(409), {}),
+    Case("notifications.invite_series", "GET", "/meetings/series/{series}/invite", _managers(200)),
+    Case(
+        "notifications.invite_series",
+        "POST",
+        "/meetings/series/{series}/invite",
+        _managers(200),
+        {},
+    ),
     Case("attendance.statistics", "GET", "/meetings/statistics", _statistics(200)),
     Case("attendance.statistics_csv", "GET", "/meetings/statistics.csv", _statistics(200)),
 ]

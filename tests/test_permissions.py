@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from coordination.calendar import services as calendar
 from coordination.db import utcnow
 from coordination.extensions import db
 from coordination.mail.models import OutboxMessage, OutboxStatus
-from coordination.meetings.models import Visibility
+from coordination.meetings.models import Frequency, MeetingSeries, Visibility
 
 ROLES = ("anonymous", "member", "moderator", "admin")
 LOGIN = "login"  # anonymous visitors are sent to the login page
@@ -124,6 +125,38 @@ CASES = [
     Case("network.overview", "GET", "/network/", _moderators(200)),
     # Search: visitors search the public meetings only, members everything they may read.
     Case("search.index", "GET", "/search?q=Initiative", _all(200)),
+    # Mail settings: one's own; empty form: errors beside the fields.
+    Case("notifications.settings", "GET", "/account/notifications", _members(200)),
+    Case("notifications.settings", "POST", "/account/notifications", _members(200), {}),
+    # Unsubscribe links work without a session; a token not made here does not exist.
+    Case("notifications.unsubscribe", "GET", "/notifications/unsubscribe/unknown-token", _all(404)),
+    Case(
+        "notifications.unsubscribe", "POST", "/notifications/unsubscribe/unknown-token", _all(404)
+    ),
+    # Inviting later: whoever manages the meeting or series (empty form: an error, 200).
+    Case(
+        "notifications.invite_meeting",
+        "GET",
+        "/meetings/{network_meeting}/invite",
+        _moderators(200),
+    ),
+    Case(
+        "notifications.invite_meeting",
+        "POST",
+        "/meetings/{network_meeting}/invite",
+        _moderators(200),
+        {},
+    ),
+    Case(
+        "notifications.invite_series", "GET", "/meetings/series/{series}/invite", _moderators(200)
+    ),
+    Case(
+        "notifications.invite_series",
+        "POST",
+        "/meetings/series/{series}/invite",
+        _moderators(200),
+        {},
+    ),
 ]
 
 
@@ -149,9 +182,18 @@ def objects(app, users, make_organization, make_group, make_meeting):
             message_id="<m1@knotenpunkt.test>",
             status=OutboxStatus.FAILED,
         )
-        db.session.add_all([invitation, mail])
+        series = MeetingSeries(
+            title="Vernetzungstreffen monatlich", frequency=Frequency.MONTHLY_DAY, day_of_month=3,
+            start_date=utcnow().date(), start_time=time(17, 0), duration_minutes=120,
+        )  # fmt: skip
+        db.session.add_all([invitation, mail, series])
         db.session.commit()
-        ids = {"invitation": invitation.id, "mail": mail.id, "token_id": token_row.id}
+        ids = {
+            "invitation": invitation.id,
+            "mail": mail.id,
+            "token_id": token_row.id,
+            "series": series.id,
+        }
     return {
         "org": organization.slug,
         "user": users["member"].id,

@@ -28,14 +28,35 @@ def _sample_path(rule) -> str:
     return rule.build(values)[1]
 
 
+#: POST routes that take no CSRF token on purpose, and why.
+CSRF_EXEMPT = {
+    # One-click unsubscribe (RFC 8058): mail clients POST "List-Unsubscribe=One-Click" to the
+    # link in the mail header, without a session or a form to take a token from. The signed
+    # token in the URL is the proof, and the only thing it can do is turn mail off.
+    "notifications.unsubscribe",
+}
+
+
 def test_every_post_route_refuses_a_missing_csrf_token(csrf_app, users, login):
     client = login(users["admin"])
     post_rules = [rule for rule in csrf_app.url_map.iter_rules() if "POST" in rule.methods]
     assert len(post_rules) >= 10
     for rule in post_rules:
+        if rule.endpoint in CSRF_EXEMPT:
+            continue
         response = client.post(_sample_path(rule), data={"name": "x"})
         assert response.status_code == 400, rule.rule
         assert "Seite neu" in response.get_data(as_text=True), rule.rule
+
+
+def test_csrf_exemptions_are_real_routes_that_check_their_token(csrf_app, users, login):
+    """An exemption must not outlive its route, and an exempt route still refuses bad tokens."""
+    rules = {rule.endpoint: rule for rule in csrf_app.url_map.iter_rules()}
+    for endpoint in CSRF_EXEMPT:
+        rule = rules[endpoint]
+        assert "POST" in rule.methods
+        response = login(users["admin"]).post(_sample_path(rule), data={"name": "x"})
+        assert response.status_code == 404, endpoint
 
 
 def test_csrf_failure_page_speaks_english_too(csrf_app):

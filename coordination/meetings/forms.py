@@ -7,7 +7,7 @@ and refuse times that do not exist or exist twice on a daylight-saving switch.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import get_day_names
 from flask_babel import format_date, get_locale
@@ -39,6 +39,7 @@ from coordination.forms import BaseForm, as_choices, strip_filter
 from coordination.groups.models import WorkingGroup
 from coordination.meetings.models import Frequency, Meeting, MeetingKind, MeetingSeries, Visibility
 from coordination.meetings.services import week_of_month_for
+from coordination.notifications.forms import InviteFields, invite_intro
 from coordination.timeutil import (
     AmbiguousLocalTime,
     NonexistentLocalTime,
@@ -47,6 +48,9 @@ from coordination.timeutil import (
     local_today,
     utc_to_local,
 )
+
+if TYPE_CHECKING:
+    from coordination.notifications.invitations import AudienceChoices
 
 #: Dates outside these years are typing mistakes (and would overflow time zone arithmetic).
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -242,7 +246,15 @@ class _ScheduleFields(BaseForm):
         }
 
 
-class MeetingForm(_ScheduleFields):
+def _add_invite_section(form: Any, audience: AudienceChoices | None, *, series: bool) -> None:
+    """Offer whom to invite (new meetings and series only) as the form's last section."""
+    names = form.setup_invite_fields(audience, intro=invite_intro(series=series))
+    if names:
+        legend = _l("Invite people (optional)")
+        form.SECTIONS = (*type(form).SECTIONS, (legend, tuple(names)))
+
+
+class MeetingForm(InviteFields, _ScheduleFields):
     """Schedule or change one meeting. Occurrences of a series also ask how far a change goes."""
 
     start_date = DateField(_l("Date"), validators=[InputRequired(), _reasonable_date])
@@ -293,8 +305,15 @@ class MeetingForm(_ScheduleFields):
         ),
     )
 
-    def __init__(self, *args: Any, occurrence: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        occurrence: bool = False,
+        audience: AudienceChoices | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        _add_invite_section(self, audience, series=False)
         if occurrence:
             self.scope.choices = as_choices(
                 [
@@ -412,7 +431,7 @@ class MeetingForm(_ScheduleFields):
         return data
 
 
-class SeriesForm(_ScheduleFields):
+class SeriesForm(InviteFields, _ScheduleFields):
     """Create a series: a recurrence rule in local time plus the defaults of its meetings."""
 
     frequency = SelectField(_l("Repeats"), choices=[], validators=[DataRequired()])
@@ -481,8 +500,9 @@ class SeriesForm(_ScheduleFields):
         ),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, audience: AudienceChoices | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        _add_invite_section(self, audience, series=True)
         self.frequency.choices = as_choices(
             (value.value, label) for value, label in frequency_labels().items()
         )

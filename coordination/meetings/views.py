@@ -32,6 +32,7 @@ from coordination.meetings.permissions import (
     can_view_meeting,
     visible_meetings_clause,
 )
+from coordination.notifications import invitations
 from coordination.pagination import paginate
 from coordination.timeutil import local_today, utc_to_local
 
@@ -208,7 +209,9 @@ def create() -> ResponseReturnValue:
     wanted_group = request.args.get("group", type=int)
     if request.method == "GET" and wanted_group in {group.id for group in options["groups"]}:
         initial = {"group_id": str(wanted_group), "kind": MeetingKind.GROUP.value}
-    form = MeetingForm(data=initial or None, **options)
+    form = MeetingForm(
+        data=initial or None, audience=invitations.audience_choices(current_user), **options
+    )
     if form.validate_on_submit():
         fields = form.meeting_fields()
         duplicate = services.recent_duplicate(Meeting, current_user, **fields)
@@ -216,8 +219,13 @@ def create() -> ResponseReturnValue:
             flash(_("This meeting was scheduled a moment ago; it was not created twice."), "info")
             return redirect(url_for("meetings.detail", meeting_id=duplicate.id), 303)
         meeting = services.create_meeting(actor=current_user, **fields)
+        invited = invitations.add_audience(
+            actor=current_user, meeting=meeting, **form.invite_values()
+        )
         db.session.commit()
         flash(_("Meeting %(title)s scheduled.", title=meeting.title), "success")
+        if invited is not None:
+            flash(_("Invitations will be mailed within a few minutes."), "success")
         return redirect(url_for("meetings.detail", meeting_id=meeting.id), 303)
     return render_template("meetings/form.html", form=form, meeting=None)
 
@@ -295,7 +303,7 @@ def create_series() -> ResponseReturnValue:
     """Create a series of meetings; its occurrences are generated 12 months ahead."""
     if not can_create_meetings(current_user):
         abort(403)
-    form = SeriesForm(**_schedule_options())
+    form = SeriesForm(audience=invitations.audience_choices(current_user), **_schedule_options())
     if form.validate_on_submit():
         fields = form.series_fields()
         rule = services.Rule(
@@ -316,6 +324,9 @@ def create_series() -> ResponseReturnValue:
             return redirect(url_for("meetings.series_detail", series_id=duplicate.id), 303)
         else:
             series = services.create_series(actor=current_user, **fields)
+            invited = invitations.add_audience(
+                actor=current_user, series=series, **form.invite_values()
+            )
             count = db.session.scalar(
                 sa.select(sa.func.count(Meeting.id)).where(Meeting.series_id == series.id)
             )
@@ -328,6 +339,8 @@ def create_series() -> ResponseReturnValue:
                 ),
                 "success",
             )
+            if invited is not None:
+                flash(_("Each date's invitations will be mailed when it comes near."), "success")
             return redirect(url_for("meetings.series_detail", series_id=series.id), 303)
     return render_template("meetings/series_form.html", form=form)
 

@@ -168,19 +168,56 @@ def audiences_of(
 
 @dataclass(frozen=True)
 class InvitationCounts:
+    """Addresses invited, and invitation mails the SMTP server has accepted."""
+
     invited: int
     sent: int
 
 
+#: Outbox topic of the first mail to an invitee (``meeting_update``/``_cancellation`` follow).
+INVITATION_TOPIC = "meeting_invitation"
+
+
+def invitation_counts_for(meetings: Iterable[Meeting]) -> dict[int, InvitationCounts]:
+    """Invited and delivered per meeting, in two queries whatever the number of meetings.
+
+    "Sent" counts delivered mails, not queued ones: while the SMTP server is down, a moderator
+    sees that the invitations have not gone out yet.
+    """
+    ids = [meeting.id for meeting in meetings]
+    counts = dict.fromkeys(ids, InvitationCounts(invited=0, sent=0))
+    if not ids:
+        return counts
+    invited: dict[int | None, int] = {
+        meeting_id: count
+        for meeting_id, count in db.session.execute(
+            sa.select(MeetingInvitation.meeting_id, sa.func.count(MeetingInvitation.id))
+            .where(MeetingInvitation.meeting_id.in_(ids))
+            .group_by(MeetingInvitation.meeting_id)
+        )
+    }
+    sent: dict[int | None, int] = {
+        meeting_id: count
+        for meeting_id, count in db.session.execute(
+            sa.select(OutboxMessage.meeting_id, sa.func.count(OutboxMessage.id))
+            .where(
+                OutboxMessage.meeting_id.in_(ids),
+                OutboxMessage.topic == INVITATION_TOPIC,
+                OutboxMessage.status == OutboxStatus.SENT,
+            )
+            .group_by(OutboxMessage.meeting_id)
+        )
+    }
+    for meeting_id in ids:
+        counts[meeting_id] = InvitationCounts(
+            invited=int(invited.get(meeting_id, 0)), sent=int(sent.get(meeting_id, 0))
+        )
+    return counts
+
+
 def invitation_counts(meeting: Meeting) -> InvitationCounts:
-    """How many addresses are invited to ``meeting``, and how many have their mail queued."""
-    invited, sent = db.session.execute(
-        sa.select(
-            sa.func.count(MeetingInvitation.id),
-            sa.func.count(MeetingInvitation.sent_at),
-        ).where(MeetingInvitation.meeting_id == meeting.id)
-    ).one()
-    return InvitationCounts(invited=int(invited or 0), sent=int(sent or 0))
+    """How many addresses are invited to ``meeting``, and how many invitations went out."""
+    return invitation_counts_for([meeting])[meeting.id]
 
 
 def copy_series_audiences(source: MeetingSeries, target: MeetingSeries) -> None:
@@ -551,7 +588,7 @@ def _queue(recipient: Recipient, meeting: Meeting, kind: str, now: datetime) -> 
         dedupe_key=_dedupe_key(meeting, method, recipient.email),
         calendar=(method, calendar),
         unsubscribe_url=unsubscribe,
-        topic=f"meeting_{kind}",
+        topic=INVITATION_TOPIC if kind == "invitation" else f"meeting_{kind}",
         meeting_id=meeting.id,
         meeting=meeting,
         name=recipient.name,
