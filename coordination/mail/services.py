@@ -11,8 +11,11 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.policy import EmailPolicy
+from email.policy import default as default_policy
+from email.utils import format_datetime, make_msgid
 from typing import Any
 
 import sqlalchemy as sa
@@ -100,16 +103,37 @@ def queue_mail(
     return message
 
 
+class _VerbatimHeader(UnstructuredHeader):
+    """A header written as it is, on one line (up to 998 octets, RFC 5322 §2.1.1).
+
+    The standard folding turns a URL longer than a line into RFC 2047 encoded words, and mail
+    clients then see no List-Unsubscribe link. Values are one line already (``_one_line``).
+    """
+
+    def fold(self, *, policy: Any) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+def _mail_policy() -> EmailPolicy:
+    registry = HeaderRegistry()
+    registry.map_to_type("list-unsubscribe", _VerbatimHeader)
+    return default_policy.clone(header_factory=registry)
+
+
+_POLICY = _mail_policy()
+
+
 def build_email(message: OutboxMessage) -> EmailMessage:
     """The MIME message. With an invitation (research/calendar.md §7), the layout is
     multipart/mixed: multipart/alternative (text, HTML, ``text/calendar; method=…``) and the
     same calendar as an ``invite.ics`` attachment; the METHOD in the MIME type and in the
     calendar agree, as Outlook insists."""
-    email = EmailMessage()
+    email = EmailMessage(policy=_POLICY)
     email["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     email["To"] = message.recipient
     email["Subject"] = message.subject
     email["Message-ID"] = message.message_id
+    email["Date"] = format_datetime(utcnow())
     email["Auto-Submitted"] = "auto-generated"
     if message.unsubscribe_url:
         # RFC 2369 and RFC 8058: mail clients show "unsubscribe" and POST to it in one click.

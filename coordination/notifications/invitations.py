@@ -604,6 +604,46 @@ def _queue(recipient: Recipient, meeting: Meeting, kind: str, now: datetime) -> 
     return message is not None
 
 
+#: Outbox topics of the iTIP mails about one meeting.
+ITIP_TOPICS = (INVITATION_TOPIC, "meeting_update", "meeting_cancellation")
+
+
+def _withdraw_superseded(meeting: Meeting, email: str) -> bool:
+    """Take back older invitations or updates to ``email`` still waiting in the outbox (e.g.
+    for a retry while the SMTP server was down): a REQUEST arriving after a newer message, a
+    CANCEL above all, would put an outdated meeting back into the calendar.
+
+    Returns whether an earlier invitation or update about the meeting reached the address.
+    """
+    mine = sa.and_(
+        OutboxMessage.meeting_id == meeting.id,
+        OutboxMessage.recipient == email,
+        OutboxMessage.topic.in_(ITIP_TOPICS),
+    )
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(mine, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.WITHDRAWN, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(
+        db.session.scalar(
+            sa.select(sa.exists().where(mine, OutboxMessage.status == OutboxStatus.SENT))
+        )
+    )
+
+
+def _current_kind(recipient: Recipient, meeting: Meeting) -> str | None:
+    """The mail to send now, after taking back older ones that have not gone out: an invitee
+    whose invitation never arrived gets the invitation, not an update, and no cancellation."""
+    kind = _mail_kind(recipient, meeting)
+    if kind in ("update", "cancellation"):
+        reached = _withdraw_superseded(meeting, recipient.email)
+        if not reached and not recipient.registered:
+            return "invitation" if kind == "update" else None
+    return kind
+
+
 def send_meeting_news(meeting: Meeting, now: datetime | None = None) -> ProcessReport:
     """Queue the invitations, updates or cancellation ``meeting``'s people have not had yet."""
     now = now or utcnow()
@@ -617,13 +657,13 @@ def send_meeting_news(meeting: Meeting, now: datetime | None = None) -> ProcessR
         [recipient.email for recipient in recipients if recipient.user is None], Topic.INVITATIONS
     )
     for recipient in recipients:
-        kind = _mail_kind(recipient, meeting)
         send = (
-            kind is not None
-            and itip.is_plain_address(recipient.email)
+            itip.is_plain_address(recipient.email)
             and _may_see(recipient, meeting)
             and _wants_mail(recipient, settings, opted_out)
         )
+        kind = _current_kind(recipient, meeting) if send else None
+        send = send and kind is not None
         if send and kind is not None:
             _queue(recipient, meeting, kind, now)
             if kind == "cancellation":
