@@ -179,9 +179,11 @@ def test_reminder_reaches_confirmed_member_and_guest_in_their_language(
         assert "Vernetzungstreffen März" in body
         assert "VHS Leipzig, Löhrstraße 3-7, 04105 Leipzig" in body
         assert f"https://knotenpunkt.test/meetings/{meeting.id}" in body
-        assert "next person gets the seat" in body
+    assert "next person gets the seat" in _text(english)
+    assert "die nächste Person den Platz bekommt" in _text(german)
+    assert german["Subject"].startswith("Erinnerung:")
     assert "cancel on the meeting page" in _text(english)
-    assert "link from your confirmation email" in _text(german)
+    assert "Link aus Ihrer Bestätigungsmail" in _text(german)
 
 
 def test_guest_without_stored_language_gets_the_registration_time_language(
