@@ -26,14 +26,10 @@ from coordination.groups.models import Confidentiality, GroupMembership, GroupRo
 from coordination.mail.models import OutboxMessage, OutboxStatus
 from coordination.mail.services import deliver_due
 from coordination.meetings.models import Meeting, MeetingStatus, Visibility
-from coordination.meetings.permissions import can_view_meeting
+from coordination.meetings.permissions import GroupAccess, can_view_meeting
 from coordination.notifications import preferences
 from coordination.notifications.models import EmailOptOut, NotificationPreference, Topic
-from coordination.notifications.reminders import (
-    GroupAccess,
-    queue_action_reminders,
-    queue_meeting_reminders,
-)
+from coordination.notifications.reminders import queue_action_reminders, queue_meeting_reminders
 from coordination.registrations.models import Registration, RegistrationStatus
 from tests.conftest import SMTPRecorder, free_port
 

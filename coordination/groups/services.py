@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -136,12 +136,18 @@ def readable_group_ids_subquery(user: Any) -> sa.Select:
     return sa.select(WorkingGroup.id).where(readable_groups_clause(user))
 
 
-def can_read_group(user: Any, group: WorkingGroup) -> bool:
+def can_read_group(
+    user: Any, group: WorkingGroup, *, member_groups: Collection[int] | None = None
+) -> bool:
+    """``member_groups``: the user's group ids, when a loop over many people loaded them at
+    once (see ``meetings.permissions.GroupAccess``); otherwise they are queried."""
     if _user_id(user) is None:
         return False
     if user.role is Role.ADMIN or group.confidentiality is Confidentiality.OPEN:
         return True
-    return group.id in member_group_ids(user)
+    if member_groups is None:
+        member_groups = member_group_ids(user)
+    return group.id in member_groups
 
 
 def is_lead(user: Any, group: WorkingGroup | None) -> bool:

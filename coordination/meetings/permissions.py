@@ -8,12 +8,16 @@ group leads manage their own group's meetings. Meetings one may not see answer 4
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from coordination.auth.models import Role
+from coordination.extensions import db
 from coordination.groups import services as groups
+from coordination.groups.models import GroupMembership, WorkingGroup
 from coordination.meetings.models import Meeting, MeetingKind, Visibility
 
 
@@ -38,14 +42,58 @@ def visible_meetings_clause(user: Any) -> sa.ColumnElement[bool]:
     )
 
 
-def can_view_meeting(user: Any, meeting: Meeting) -> bool:
+def can_view_meeting(
+    user: Any, meeting: Meeting, *, member_groups: Collection[int] | None = None
+) -> bool:
+    """``member_groups``: the user's group ids if already loaded (see :class:`GroupAccess`)."""
     if meeting.visibility is Visibility.PUBLIC:
         return True
     if not _authenticated(user):
         return False
-    if meeting.group is not None and not groups.can_read_group(user, meeting.group):
+    if meeting.group is not None and not groups.can_read_group(
+        user, meeting.group, member_groups=member_groups
+    ):
         return False
     return meeting.visibility is Visibility.NETWORK or meeting.group is not None
+
+
+@dataclass
+class GroupAccess:
+    """The predicates above for many people at once, with one membership query in all.
+
+    Jobs that mail many people (reminders, invitations) would otherwise ask the database for a
+    person's groups on every call. The rules stay those of :func:`can_view_meeting` and
+    ``groups.can_read_group``; only the memberships are loaded beforehand.
+    """
+
+    member_groups: dict[int, set[int]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, user_ids: Iterable[int], group_ids: Iterable[int]) -> GroupAccess:
+        users, wanted = set(user_ids), set(group_ids)
+        access = cls()
+        if not users or not wanted:
+            return access
+        rows = db.session.execute(
+            sa.select(GroupMembership.user_id, GroupMembership.group_id).where(
+                GroupMembership.user_id.in_(users), GroupMembership.group_id.in_(wanted)
+            )
+        )
+        for user_id, group_id in rows:
+            access.member_groups.setdefault(user_id, set()).add(group_id)
+        return access
+
+    def _of(self, user: Any) -> set[int]:
+        return self.member_groups.get(user.id, set())
+
+    def can_read_group(self, user: Any, group: WorkingGroup) -> bool:
+        return groups.can_read_group(user, group, member_groups=self._of(user))
+
+    def can_view_meeting(self, user: Any, meeting: Meeting) -> bool:
+        return can_view_meeting(user, meeting, member_groups=self._of(user))
+
+    def can_see_online_url(self, user: Any, meeting: Meeting) -> bool:
+        return can_see_online_url(user, meeting, member_groups=self._of(user))
 
 
 def can_create_meetings(user: Any) -> bool:
@@ -64,9 +112,11 @@ def can_manage_meeting(user: Any, meeting: Meeting) -> bool:
     return meeting.kind is MeetingKind.GROUP and groups.is_lead(user, meeting.group)
 
 
-def can_see_online_url(user: Any, meeting: Meeting) -> bool:
+def can_see_online_url(
+    user: Any, meeting: Meeting, *, member_groups: Collection[int] | None = None
+) -> bool:
     """Online links go to members who may see the meeting; to visitors only if marked public."""
-    if not meeting.online_url or not can_view_meeting(user, meeting):
+    if not meeting.online_url or not can_view_meeting(user, meeting, member_groups=member_groups):
         return False
     if _authenticated(user):
         return True

@@ -36,7 +36,7 @@ from coordination.groups.models import GroupMembership, WorkingGroup
 from coordination.mail.models import OutboxMessage, OutboxStatus
 from coordination.mail.services import queue_mail
 from coordination.meetings.models import Meeting, MeetingSeries, MeetingStatus, Visibility
-from coordination.meetings.permissions import can_see_online_url, can_view_meeting
+from coordination.meetings.permissions import GroupAccess, can_see_online_url
 from coordination.notifications import itip, preferences
 from coordination.notifications.models import (
     AudienceExpansion,
@@ -297,7 +297,10 @@ def _audience_users(audience: InvitationAudience) -> list[User]:
 def audience_invitees(audience: InvitationAudience, meeting: Meeting) -> list[Invitee]:
     """The addresses ``audience`` reaches for ``meeting``: only people who may see it, who did
     not turn invitations off; organisations' contact addresses only for public meetings."""
-    users = [user for user in _audience_users(audience) if can_view_meeting(user, meeting)]
+    candidates = _audience_users(audience)
+    group_ids = [meeting.group_id] if meeting.group_id is not None else []
+    access = GroupAccess.load((user.id for user in candidates), group_ids)
+    users = [user for user in candidates if access.can_view_meeting(user, meeting)]
     settings = preferences.preferences_for(user.id for user in users)
     invitees = {
         user.email.lower(): Invitee(user.email.lower(), user.name, user.id, str(user.locale))
@@ -503,15 +506,15 @@ def _recipients(meeting: Meeting) -> list[Recipient]:
     return list(by_email.values())
 
 
-def _may_see(recipient: Recipient, meeting: Meeting) -> bool:
+def _may_see(recipient: Recipient, meeting: Meeting, access: GroupAccess) -> bool:
     if recipient.user is not None:
-        return recipient.user.is_active and can_view_meeting(recipient.user, meeting)
+        return recipient.user.is_active and access.can_view_meeting(recipient.user, meeting)
     return meeting.visibility is Visibility.PUBLIC
 
 
-def _shows_online_url(recipient: Recipient, meeting: Meeting) -> bool:
+def _shows_online_url(recipient: Recipient, meeting: Meeting, access: GroupAccess) -> bool:
     if recipient.user is not None:
-        return can_see_online_url(recipient.user, meeting)
+        return access.can_see_online_url(recipient.user, meeting)
     return can_see_online_url(None, meeting)
 
 
@@ -557,10 +560,12 @@ _TEMPLATES = {
 }
 
 
-def _queue(recipient: Recipient, meeting: Meeting, kind: str, now: datetime) -> bool:
+def _queue(
+    recipient: Recipient, meeting: Meeting, kind: str, now: datetime, access: GroupAccess
+) -> bool:
     method = itip.CANCEL if kind == "cancellation" else itip.REQUEST
     url = external_url("meetings.detail", meeting_id=meeting.id)
-    show_online = _shows_online_url(recipient, meeting)
+    show_online = _shows_online_url(recipient, meeting, access)
     unsubscribe = None
     if not recipient.registered:
         unsubscribe = preferences.unsubscribe_url(
@@ -656,16 +661,20 @@ def send_meeting_news(meeting: Meeting, now: datetime | None = None) -> ProcessR
     opted_out = preferences.opted_out_addresses(
         [recipient.email for recipient in recipients if recipient.user is None], Topic.INVITATIONS
     )
+    access = GroupAccess.load(
+        (recipient.user.id for recipient in recipients if recipient.user is not None),
+        [meeting.group_id] if meeting.group_id is not None else [],
+    )
     for recipient in recipients:
         send = (
             itip.is_plain_address(recipient.email)
-            and _may_see(recipient, meeting)
+            and _may_see(recipient, meeting, access)
             and _wants_mail(recipient, settings, opted_out)
         )
         kind = _current_kind(recipient, meeting) if send else None
         send = send and kind is not None
         if send and kind is not None:
-            _queue(recipient, meeting, kind, now)
+            _queue(recipient, meeting, kind, now, access)
             if kind == "cancellation":
                 report.cancellations += 1
             else:

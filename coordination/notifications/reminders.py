@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -24,14 +24,13 @@ from sqlalchemy.orm import joinedload
 
 from coordination.actions.models import Action, ActionStatus
 from coordination.audit.models import AuditEvent
-from coordination.auth.models import Role, User
+from coordination.auth.models import User
 from coordination.db import utcnow
 from coordination.extensions import db
-from coordination.groups.models import Confidentiality, GroupMembership, WorkingGroup
 from coordination.mail.models import OutboxMessage, OutboxStatus
 from coordination.mail.services import queue_mail
 from coordination.meetings.models import Meeting, MeetingStatus, Visibility
-from coordination.meetings.permissions import can_see_online_url
+from coordination.meetings.permissions import GroupAccess, can_see_online_url
 from coordination.notifications import preferences
 from coordination.notifications.invitations import REMINDER_TOPIC as MEETING_REMINDER_TOPIC
 from coordination.notifications.models import NotificationPreference, Topic
@@ -46,49 +45,6 @@ log = logging.getLogger(__name__)
 #: Outbox topic (``OutboxMessage.topic``) of action reminders; meeting reminders use
 #: ``invitations.REMINDER_TOPIC``, by which a cancelled meeting withdraws its pending ones.
 ACTION_REMINDER_TOPIC = "action_reminder"
-
-
-# --- visibility for many people at once ----------------------------------------------------------
-
-
-@dataclass
-class GroupAccess:
-    """``can_read_group`` and ``can_view_meeting`` for many people, with one query in all.
-
-    The shared predicates (``groups.services.can_read_group`` and
-    ``meetings.permissions.can_view_meeting``) ask the database for a person's groups on every
-    call, which would be one query per registration or action here. This class gives the same
-    answers from memberships loaded at once; a test holds it equal to the shared predicates.
-    """
-
-    member_groups: dict[int, set[int]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, user_ids: Iterable[int], group_ids: Iterable[int]) -> GroupAccess:
-        users, groups = set(user_ids), set(group_ids)
-        access = cls()
-        if not users or not groups:
-            return access
-        rows = db.session.execute(
-            sa.select(GroupMembership.user_id, GroupMembership.group_id).where(
-                GroupMembership.user_id.in_(users), GroupMembership.group_id.in_(groups)
-            )
-        )
-        for user_id, group_id in rows:
-            access.member_groups.setdefault(user_id, set()).add(group_id)
-        return access
-
-    def can_read_group(self, user: User, group: WorkingGroup) -> bool:
-        if user.role is Role.ADMIN or group.confidentiality is Confidentiality.OPEN:
-            return True
-        return group.id in self.member_groups.get(user.id, set())
-
-    def can_view_meeting(self, user: User, meeting: Meeting) -> bool:
-        if meeting.visibility is Visibility.PUBLIC:
-            return True
-        if meeting.group is not None and not self.can_read_group(user, meeting.group):
-            return False
-        return meeting.visibility is Visibility.NETWORK or meeting.group is not None
 
 
 def _queued_keys(keys: Iterable[str]) -> set[str]:
