@@ -315,12 +315,22 @@ class SMTPRecorder:
     port: int
     envelopes: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
     refuse: bool = False
+    #: SMTP conversations (EHLO greetings) the server has had.
+    conversations: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def messages(self) -> list[EmailMessage]:
         with self.lock:
             return [message for _, _, message in self.envelopes]
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # aiosmtpd leaves this to the hook
+        with self.lock:
+            self.conversations += 1
+        return responses
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any

@@ -519,6 +519,48 @@ def test_outbox_run_command_delivers_and_prints_counts(app, runner, smtp_server,
     assert len(smtp_server.messages) == 2
 
 
+def test_one_delivery_run_uses_one_smtp_conversation(app, smtp_server, smtp_config):
+    """A run of many mails (an invitation to the whole network) opens one connection."""
+    for number in range(3):
+        _queue(app, f"person{number}@example.org")
+
+    report = _deliver(app, **smtp_config)
+
+    assert len(report.sent) == 3
+    assert sorted(message["To"] for message in smtp_server.messages) == [
+        "person0@example.org",
+        "person1@example.org",
+        "person2@example.org",
+    ]
+    assert smtp_server.conversations == 1
+
+
+def test_a_refused_recipient_does_not_stop_the_rest_of_the_run(app, smtp_server, smtp_config):
+    first = _queue(app, "gone@example.org")
+    second = _queue(app, "here@example.org")
+    smtp_server.refuse = True
+    with app.app_context():
+        # Only the first mail is refused: the server accepts again right after it.
+        original = services.SMTPSession.send
+
+        def send_once_refused(session, email, recipient):
+            try:
+                original(session, email, recipient)
+            finally:
+                smtp_server.refuse = False
+
+        services.SMTPSession.send = send_once_refused
+        try:
+            app.config.update(smtp_config)
+            report = deliver_due()
+        finally:
+            services.SMTPSession.send = original
+
+    assert report.failed == [first] and report.sent == [second]
+    assert [message["To"] for message in smtp_server.messages] == ["here@example.org"]
+    assert smtp_server.conversations == 1  # the refusal kept the connection usable
+
+
 def test_outbox_run_command_reports_retries_when_the_server_is_down(app, runner, smtp_config):
     _queue(app)
     app.config.update(_down_config(smtp_config))
