@@ -23,7 +23,7 @@ from coordination.groups.models import (
     WorkingGroup,
 )
 from coordination.mail.models import OutboxMessage
-from coordination.meetings.models import Visibility
+from coordination.meetings.models import Meeting, Visibility
 
 EN = {"Accept-Language": "en"}
 SECRET = "Wartezeit-Vormundschaft-Fall-4711"
@@ -547,6 +547,43 @@ def test_lead_edits_the_group_and_the_change_is_audited(app, login, world):
         (services.GROUP_JOIN_MODE_CHANGED, "request"),
     ]
     assert login(world.users["member"]).get("/groups/ag-wohnen").status_code == 404
+
+
+def test_a_group_made_confidential_takes_its_public_meetings_off_public_pages(
+    app, client, login, world, make_meeting
+):
+    """Its meetings were public while the group was open; now only the group may see them."""
+    public = make_meeting(
+        group_id=world.open_group.id,
+        title="Offenes Treffen der AG Wohnen",
+        visibility=Visibility.PUBLIC,
+        allows_guests=True,
+        online_url="https://meet.example.org/ag-wohnen",
+        is_online_url_public=True,
+    )
+    network = make_meeting(group_id=world.open_group.id, visibility=Visibility.NETWORK)
+    assert client.get(f"/meetings/{public.id}").status_code == 200
+    assert "Offenes Treffen" in client.get("/calendar/public.ics").get_data(as_text=True)
+
+    response = login(world.users["group_lead"]).post(
+        "/groups/ag-wohnen/edit",
+        data=_group_form(name="AG Wohnen", confidentiality="confidential"),
+        follow_redirects=True,
+    )
+
+    # The lead reads English.
+    assert "2 meetings of the group are now visible to the group only." in response.get_data(
+        as_text=True
+    )
+    assert client.get(f"/meetings/{public.id}").status_code == 404
+    assert "Offenes Treffen" not in client.get("/calendar/public.ics").get_data(as_text=True)
+    outsider = login(world.users["member"])
+    assert outsider.get(f"/meetings/{network.id}").status_code == 404
+    assert login(world.users["group_member"]).get(f"/meetings/{public.id}").status_code == 200
+    with app.app_context():
+        meeting = db.session.get(Meeting, public.id)
+        assert meeting.visibility is Visibility.GROUP
+        assert not meeting.allows_guests and not meeting.is_online_url_public
 
 
 def test_opening_a_confidential_group_needs_a_confirmation(app, login, world):

@@ -467,8 +467,12 @@ def update_group(
     confidentiality: Confidentiality,
     join_mode: JoinMode,
     actor: User,
-) -> None:
-    """Change a group's details. The slug (its address) stays the same."""
+) -> int:
+    """Change a group's details. The slug (its address) stays the same.
+
+    Returns how many meetings had to be restricted to the group because it became
+    confidential (see :func:`restrict_meetings_to_group`).
+    """
     name = name.strip()
     _check_name(name, exclude_id=group.id)
     old_confidentiality, old_join_mode = group.confidentiality, group.join_mode
@@ -482,6 +486,7 @@ def update_group(
     except IntegrityError:
         raise NameTaken(name) from None
     audit.record(GROUP_UPDATED, actor=actor, object_type="group", object_id=group.id)
+    restricted = 0
     if confidentiality is not old_confidentiality:
         audit.record(
             GROUP_CONFIDENTIALITY_CHANGED,
@@ -490,6 +495,8 @@ def update_group(
             object_id=group.id,
             detail=confidentiality.value,
         )
+        if confidentiality is Confidentiality.CONFIDENTIAL:
+            restricted = restrict_meetings_to_group(group)
     if join_mode is not old_join_mode:
         audit.record(
             GROUP_JOIN_MODE_CHANGED,
@@ -499,6 +506,39 @@ def update_group(
             detail=join_mode.value,
         )
     log.info("group %s updated by user %s", group.id, actor.id)
+    return restricted
+
+
+def restrict_meetings_to_group(group: WorkingGroup) -> int:
+    """A confidential group's meetings are visible to the group only (the meeting form's rule).
+
+    When an open group becomes confidential, its public and network-wide meetings and series
+    would otherwise stay on public pages, in the public feed and in mails to outsiders. They
+    become group meetings: no guests, no public online link. Returns how many meetings changed.
+    """
+    from coordination.meetings.models import Meeting, MeetingSeries, Visibility
+
+    restricted = {
+        "visibility": Visibility.GROUP,
+        "allows_guests": False,
+        "is_online_url_public": False,
+    }
+    result = db.session.execute(
+        sa.update(Meeting)
+        .where(Meeting.group_id == group.id, Meeting.visibility != Visibility.GROUP)
+        .values(**restricted, updated_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    db.session.execute(
+        sa.update(MeetingSeries)
+        .where(MeetingSeries.group_id == group.id, MeetingSeries.visibility != Visibility.GROUP)
+        .values(**restricted)
+        .execution_options(synchronize_session="fetch")
+    )
+    count = int(result.rowcount or 0)
+    if count:
+        log.info("group %s became confidential; %d meetings restricted to it", group.id, count)
+    return count
 
 
 # --- membership -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from coordination.audit.models import AuditEvent
@@ -275,7 +276,7 @@ def edit(slug: str) -> ResponseReturnValue:
     form = GroupForm(data=initial, was_confidential=group.is_confidential)
     if form.validate_on_submit():
         try:
-            services.update_group(
+            restricted = services.update_group(
                 group,
                 name=form.name.data,
                 description=form.description.data or "",
@@ -288,6 +289,15 @@ def edit(slug: str) -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("Working group %(name)s saved.", name=group.name), "success")
+            if restricted:
+                flash(
+                    ngettext(
+                        "%(num)d meeting of the group is now visible to the group only.",
+                        "%(num)d meetings of the group are now visible to the group only.",
+                        restricted,
+                    ),
+                    "info",
+                )
             return redirect(url_for("groups.detail", slug=group.slug), 303)
     return render_template("groups/form.html", form=form, group=group)
 
