@@ -800,3 +800,35 @@ def test_a_double_submit_of_an_agreed_action_records_it_once(app, login, world, 
         )
         assert response.status_code == 303
     assert len(state(app)[1]) == 1
+
+
+# --- a meeting carrying group content stays non-public ------------------------------------------
+
+
+def test_a_meeting_with_group_problems_on_its_agenda_cannot_become_public(
+    app, login, world, make_meeting
+):
+    """Visitors would read the group's problem titles on the page and in the public feed."""
+    from tests.test_meeting_series import _edit_form
+
+    group = world.groups["open"]
+    meeting = make_group_meeting(make_meeting, world, "open")
+    plain = make_group_meeting(make_meeting, world, "open")
+    make_issue(app, group.id, "Wohnungen für große Familien fehlen")
+    lead = login(world.users["lead"])
+    lead.post(f"/meetings/{meeting.id}/agenda/pull-in", data={"what": "problems"})
+
+    response = lead.post(
+        f"/meetings/{meeting.id}/edit", data=_edit_form(meeting, visibility="public")
+    )
+
+    assert response.status_code == 200
+    assert "cannot become public" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Meeting, meeting.id).visibility is Visibility.GROUP
+    assert "Wohnungen" not in app.test_client().get("/calendar/public.ics").get_data(as_text=True)
+    # Without group content on its agenda, the same change goes through.
+    response = lead.post(f"/meetings/{plain.id}/edit", data=_edit_form(plain, visibility="public"))
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(Meeting, plain.id).visibility is Visibility.PUBLIC

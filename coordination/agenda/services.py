@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -315,6 +316,23 @@ def offers_group_content(meeting: Meeting) -> bool:
     shows its agenda to visitors, who may not read any group's content.
     """
     return is_group_meeting(meeting) and meeting.visibility is not Visibility.PUBLIC
+
+
+def holds_group_content(meetings: Iterable[Meeting]) -> bool:
+    """Whether any of these agendas carries a group's problems or actions (their titles).
+
+    Such a meeting must not become public: visitors would read the group's work on its page
+    and in the public feed. One query for all the meetings.
+    """
+    ids = [meeting.id for meeting in meetings if meeting.id is not None]
+    if not ids:
+        return False
+    items = db.session.execute(
+        sa.select(AgendaItem.problem_id, AgendaItem.notes).where(AgendaItem.meeting_id.in_(ids))
+    )
+    return any(
+        problem_id is not None or _ACTION_LINK.search(notes or "") for problem_id, notes in items
+    )
 
 
 @dataclass(frozen=True)

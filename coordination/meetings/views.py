@@ -13,6 +13,7 @@ from flask_babel import format_date, format_datetime, format_time, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from coordination.agenda import services as agenda_services
 from coordination.db import utcnow
 from coordination.extensions import db
 from coordination.groups import services as groups
@@ -25,7 +26,7 @@ from coordination.meetings.forms import (
     kind_labels,
     visibility_labels,
 )
-from coordination.meetings.models import Meeting, MeetingKind, MeetingSeries
+from coordination.meetings.models import Meeting, MeetingKind, MeetingSeries, Visibility
 from coordination.meetings.permissions import (
     can_create_meetings,
     can_manage_meeting,
@@ -244,7 +245,7 @@ def edit(meeting_id: int) -> ResponseReturnValue:
         occurrence=meeting.series_id is not None,
         **options,
     )
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _may_become_public(form, meeting):
         if form.applies_to_following:
             if _following_allowed(form, meeting):
                 services.update_following(meeting, actor=current_user, **form.meeting_fields())
@@ -257,6 +258,22 @@ def edit(meeting_id: int) -> ResponseReturnValue:
             flash(_("Meeting %(title)s saved.", title=meeting.title), "success")
             return redirect(url_for("meetings.detail", meeting_id=meeting.id), 303)
     return render_template("meetings/form.html", form=form, meeting=meeting)
+
+
+def _may_become_public(form: MeetingForm, meeting: Meeting) -> bool:
+    """A meeting whose agenda carries a group's problems or actions stays non-public."""
+    if form.visibility.data != Visibility.PUBLIC.value or meeting.visibility is Visibility.PUBLIC:
+        return True
+    affected = services.following_occurrences(meeting) if form.applies_to_following else [meeting]
+    if agenda_services.holds_group_content(affected):
+        form.visibility.errors.append(
+            _(
+                "The agenda holds problems or actions of the working group, which visitors may "
+                "not read; the meeting cannot become public."
+            )
+        )
+        return False
+    return True
 
 
 def _following_allowed(form: MeetingForm, meeting: Meeting) -> bool:
