@@ -613,16 +613,20 @@ def _queue(
 ITIP_TOPICS = (INVITATION_TOPIC, "meeting_update", "meeting_cancellation")
 
 
-def _withdraw_superseded(meeting: Meeting, email: str) -> bool:
-    """Take back older invitations or updates to ``email`` still waiting in the outbox (e.g.
+def _withdraw_superseded(meeting: Meeting, emails: Iterable[str]) -> set[str]:
+    """Take back older invitations or updates to ``emails`` still waiting in the outbox (e.g.
     for a retry while the SMTP server was down): a REQUEST arriving after a newer message, a
     CANCEL above all, would put an outdated meeting back into the calendar.
 
-    Returns whether an earlier invitation or update about the meeting reached the address.
+    Returns the addresses an earlier invitation or update about the meeting reached. Two
+    statements for all the addresses, not two per address.
     """
+    wanted = list(set(emails))
+    if not wanted:
+        return set()
     mine = sa.and_(
         OutboxMessage.meeting_id == meeting.id,
-        OutboxMessage.recipient == email,
+        OutboxMessage.recipient.in_(wanted),
         OutboxMessage.topic.in_(ITIP_TOPICS),
     )
     db.session.execute(
@@ -631,21 +635,22 @@ def _withdraw_superseded(meeting: Meeting, email: str) -> bool:
         .values(status=OutboxStatus.WITHDRAWN, locked_until=None)
         .execution_options(synchronize_session=False)
     )
-    return bool(
-        db.session.scalar(
-            sa.select(sa.exists().where(mine, OutboxMessage.status == OutboxStatus.SENT))
+    return set(
+        db.session.scalars(
+            sa.select(OutboxMessage.recipient)
+            .where(mine, OutboxMessage.status == OutboxStatus.SENT)
+            .distinct()
         )
     )
 
 
-def _current_kind(recipient: Recipient, meeting: Meeting) -> str | None:
-    """The mail to send now, after taking back older ones that have not gone out: an invitee
-    whose invitation never arrived gets the invitation, not an update, and no cancellation."""
-    kind = _mail_kind(recipient, meeting)
-    if kind in ("update", "cancellation"):
-        reached = _withdraw_superseded(meeting, recipient.email)
-        if not reached and not recipient.registered:
-            return "invitation" if kind == "update" else None
+def _current_kind(recipient: Recipient, kind: str | None, reached: set[str]) -> str | None:
+    """The mail to send now, after older ones that had not gone out were taken back: an
+    invitee whose invitation never arrived gets the invitation, not an update, and no
+    cancellation."""
+    stale = kind in ("update", "cancellation") and not recipient.registered
+    if stale and recipient.email not in reached:
+        return "invitation" if kind == "update" else None
     return kind
 
 
@@ -665,15 +670,21 @@ def send_meeting_news(meeting: Meeting, now: datetime | None = None) -> ProcessR
         (recipient.user.id for recipient in recipients if recipient.user is not None),
         [meeting.group_id] if meeting.group_id is not None else [],
     )
+    kinds = {
+        recipient.email: _mail_kind(recipient, meeting)
+        if itip.is_plain_address(recipient.email)
+        and _may_see(recipient, meeting, access)
+        and _wants_mail(recipient, settings, opted_out)
+        else None
+        for recipient in recipients
+    }
+    reached = _withdraw_superseded(
+        meeting, [email for email, kind in kinds.items() if kind in ("update", "cancellation")]
+    )
     for recipient in recipients:
-        send = (
-            itip.is_plain_address(recipient.email)
-            and _may_see(recipient, meeting, access)
-            and _wants_mail(recipient, settings, opted_out)
-        )
-        kind = _current_kind(recipient, meeting) if send else None
-        send = send and kind is not None
-        if send and kind is not None:
+        kind = _current_kind(recipient, kinds[recipient.email], reached)
+        send = kind is not None
+        if kind is not None:
             _queue(recipient, meeting, kind, now, access)
             if kind == "cancellation":
                 report.cancellations += 1
